@@ -1,0 +1,45 @@
+import express from 'express';
+import type { Logger } from '../shared/logger';
+import type { ConnectionTracker } from './track-connections';
+import { errorResponder, methodNotAllowed, notFound } from './http-errors';
+import { sessionRoutes } from './routes/session-routes';
+import type { WorkerHandle } from './worker-handle';
+
+export const BODY_LIMIT = '64kb';
+
+export interface AppContext {
+  sessions: ReadonlyMap<string, WorkerHandle>;
+  connections: ConnectionTracker;
+  sandbox: boolean;
+  startedAt: number;
+  log: Logger;
+}
+
+/** The HTTP API. State and QR come from the supervisor's copy of the worker's last report. */
+export function createApp(context: AppContext): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(context.connections.middleware);
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+
+  app
+    .route('/health')
+    .get((_req, res) => {
+      const shuttingDown = context.connections.isDraining;
+      const sessions = Object.fromEntries(
+        [...context.sessions].map(([name, handle]) => [name, handle.state.state]),
+      );
+      res.status(shuttingDown ? 503 : 200).json({
+        status: shuttingDown ? 'shutting-down' : 'ok',
+        uptimeMs: Date.now() - context.startedAt,
+        sessions,
+      });
+    })
+    .all(methodNotAllowed);
+
+  app.use('/sessions', sessionRoutes(context.sessions, context.sandbox));
+  app.use(notFound);
+  app.use(errorResponder(context.log.child({ module: 'supervisor/http' })));
+  return app;
+}

@@ -1,0 +1,125 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { ServiceError } from '../../shared/errors';
+import { SandboxIncoming, SendText, SentMessage } from '../../shared/protocol';
+import { methodNotAllowed, validationError } from '../http-errors';
+import { renderQrPng } from '../print-qr';
+import type { WorkerHandle } from '../worker-handle';
+
+const QrQuery = z.strictObject({ format: z.enum(['json', 'png']).optional() });
+const NoBody = z.union([z.undefined(), z.strictObject({})]);
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error, what);
+  return parsed.data;
+}
+
+function requireJson(req: Request): void {
+  if (req.headers['content-length'] === '0' || req.headers['content-length'] === undefined) return;
+  if (!req.is('application/json')) {
+    throw new ServiceError('unsupported_media_type', 'send the body as application/json');
+  }
+}
+
+/** `/sessions/:name/…`: every route is per session, so more sessions change no route. */
+export function sessionRoutes(
+  sessions: ReadonlyMap<string, WorkerHandle>,
+  sandbox: boolean,
+): Router {
+  const router = Router();
+  const handleOf = (req: Request): WorkerHandle => {
+    const name = String(req.params.name);
+    const handle = sessions.get(name);
+    if (!handle) {
+      const known = [...sessions.keys()].map((key) => `'${key}'`).join(', ');
+      throw new ServiceError('not_found', `no session named '${name}'; sessions: ${known}`);
+    }
+    return handle;
+  };
+  const command =
+    (run: (handle: WorkerHandle) => Promise<unknown>) =>
+    async (req: Request, res: import('express').Response) => {
+      requireJson(req);
+      parse(NoBody, req.body, 'body');
+      const handle = handleOf(req);
+      await run(handle);
+      res.status(202).json({ session: handle.view() });
+    };
+
+  router
+    .route('/:name')
+    .get((req, res) => {
+      res.json(handleOf(req).view());
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/:name/qr')
+    .get(async (req, res) => {
+      const handle = handleOf(req);
+      const { format } = parse(QrQuery, req.query, 'query');
+      const { state, qr } = handle.state;
+      if (state !== 'qr' || !qr) {
+        throw new ServiceError('conflict', `the session is ${state}, not waiting for a QR scan`);
+      }
+
+      const wantsPng =
+        format === 'png' ||
+        (!format && req.accepts(['application/json', 'image/png']) === 'image/png');
+      if (wantsPng) {
+        res.type('image/png').send(await renderQrPng(qr));
+        return;
+      }
+      res.json({ qr });
+    })
+    .all(methodNotAllowed);
+
+  router
+    .route('/:name/start')
+    .post(command((handle) => handle.startSession()))
+    .all(methodNotAllowed);
+  router
+    .route('/:name/stop')
+    .post(command((handle) => handle.stopSession()))
+    .all(methodNotAllowed);
+  router
+    .route('/:name/restart')
+    .post(command((handle) => handle.request('restart')))
+    .all(methodNotAllowed);
+  router
+    .route('/:name/logout')
+    .post(command((handle) => handle.request('logout')))
+    .all(methodNotAllowed);
+
+  router
+    .route('/:name/messages')
+    .post(async (req, res) => {
+      requireJson(req);
+      const message = parse(SendText, req.body, 'message');
+      const result = await handleOf(req).request('send-text', { message });
+      res.status(201).json(SentMessage.parse(result));
+    })
+    .get((req, res) => {
+      res.json({ incoming: handleOf(req).inbox });
+    })
+    .all(methodNotAllowed);
+
+  if (sandbox) {
+    router
+      .route('/:name/sandbox/scan')
+      .post(command((handle) => handle.request('sandbox-scan')))
+      .all(methodNotAllowed);
+    router
+      .route('/:name/sandbox/incoming')
+      .post(async (req, res) => {
+        requireJson(req);
+        const message = parse(SandboxIncoming, req.body, 'message');
+        await handleOf(req).request('sandbox-incoming', { message });
+        res.status(202).json({ delivered: true });
+      })
+      .all(methodNotAllowed);
+  }
+
+  return router;
+}

@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import type { RequestHandler } from 'express';
+
+/**
+ * Counts requests in flight and, once shutdown began, asks every client to close its keep-alive
+ * connection with the response it gets.
+ */
+export class ConnectionTracker {
+  private inFlight = 0;
+  private draining = false;
+  private readonly idleWaiters = new Set<() => void>();
+
+  readonly middleware: RequestHandler = (_req, res, next) => {
+    this.inFlight++;
+    if (this.draining) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
+    });
+    next();
+  };
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Stops accepting connections: the port is released now; idle keep-alives close at once. */
+  closePort(server: Server): void {
+    this.draining = true;
+    server.close();
+    server.closeIdleConnections();
+  }
+
+  /** Waits up to `ms` for requests in flight to finish; then closes every connection left. */
+  async drain(server: Server, ms: number): Promise<{ unfinished: number }> {
+    if (this.inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.idleWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, ms);
+        this.idleWaiters.add(done);
+      });
+    }
+    const unfinished = this.inFlight;
+    server.closeAllConnections();
+    return { unfinished };
+  }
+}
