@@ -276,12 +276,6 @@ export class WorkerHandle {
   }
 
   private async restartAfterCrash(livedMs: number): Promise<void> {
-    // The dead worker's Chromium lives on in its own process group: end it before the next one.
-    const profileDir = profileDirOf(this.config.DATA_DIR, this.name);
-    const reaped = await reapSessionBrowsers(profileDir, 1000);
-    if (reaped.found > 0) this.log.warn(reaped, 'ended the dead worker’s chromium');
-    this.browserPid = undefined;
-
     this.failuresInRow = livedMs > STABLE_AFTER_MS ? 1 : this.failuresInRow + 1;
     const delayMs = backoffDelayMs(this.failuresInRow, RESTART_FIRST_MS, RESTART_MAX_MS);
     this.report = {
@@ -290,6 +284,12 @@ export class WorkerHandle {
       reason: `worker exited; restart ${this.failuresInRow} in ${delayMs} ms`,
     };
     this.since = new Date();
+
+    // The dead worker's Chromium lives on in its own process group: end it before the next one.
+    const reaped = await reapSessionBrowsers(profileDirOf(this.config.DATA_DIR, this.name), 1000);
+    if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
+    this.browserPid = undefined;
+
     this.restartTimer = setTimeout(() => {
       if (this.shuttingDown) return;
       this.restarts++;
