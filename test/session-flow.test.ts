@@ -149,7 +149,7 @@ describe('a sandbox session', () => {
     const service = await startService();
     await service.waitForState('qr');
     const before = await session(service);
-    process.kill(before.workerPid!, 'SIGKILL');
+    process.kill(service.workerPid(), 'SIGKILL');
 
     await service.waitForLog('worker exited unexpectedly');
     await service.waitForLog('worker spawned', (line) => line.workerPid !== before.workerPid);

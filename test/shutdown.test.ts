@@ -21,16 +21,7 @@ function messages(service: Service): string[] {
 
 /** Children of a pid that are zombies: exited but never reaped. */
 function zombieChildrenOf(pid: number): number {
-  return processTable().filter((proc) => proc.state === 'Z' && readPpid(proc.pid) === pid).length;
-}
-
-function readPpid(pid: number): number | undefined {
-  try {
-    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
+  return processTable().filter((proc) => proc.state === 'Z' && proc.ppid === pid).length;
 }
 
 async function readyService(): Promise<Service> {
@@ -44,7 +35,7 @@ async function readyService(): Promise<Service> {
 describe('shutdown', () => {
   it('on SIGTERM with a live Chromium: exits 0, frees the port, leaves no Chromium, in order', async () => {
     const service = await readyService();
-    const workerPid = service.workerPid()!;
+    const workerPid = service.workerPid();
     expect(chromiumOf(service.profileDir).length).toBeGreaterThan(0);
 
     const sentAt = Date.now();
@@ -84,7 +75,7 @@ describe('shutdown', () => {
 
   it('SIGKILLs a worker that never confirms its stop, within the budget, and exits 1', async () => {
     const service = await readyService();
-    const workerPid = service.workerPid()!;
+    const workerPid = service.workerPid();
     process.kill(workerPid, 'SIGSTOP');
 
     const sentAt = Date.now();
@@ -110,7 +101,7 @@ describe('shutdown', () => {
     const exit = await service.exited;
 
     expect(exit.code).toBe(0);
-    const workerPid = service.workerPid()!;
+    const workerPid = service.workerPid();
     expect(isAlive(workerPid)).toBe(false);
     expect(chromiumOf(service.profileDir)).toEqual([]);
   });
@@ -143,12 +134,12 @@ describe('shutdown', () => {
     const service = await startService({ detached: true });
     await service.waitForState('qr');
 
-    process.kill(-service.proc.pid!, 'SIGINT');
+    process.kill(-service.pid, 'SIGINT');
     const exit = await service.exited;
 
     expect(exit.code).toBe(0);
     expect(messages(service)).toContain('worker stopped');
     expect(chromiumOf(service.profileDir)).toEqual([]);
-    expect(zombieChildrenOf(service.proc.pid!)).toBe(0);
+    expect(zombieChildrenOf(service.pid)).toBe(0);
   });
 });

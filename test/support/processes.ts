@@ -2,6 +2,7 @@ import fs from 'node:fs';
 
 export interface Proc {
   pid: number;
+  ppid: number;
   pgid: number;
   state: string;
   args: string[];
@@ -16,7 +17,13 @@ export function processTable(): Proc[] {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      table.push({ pid: Number(entry), state: fields[0] ?? '?', pgid: Number(fields[2]), args });
+      table.push({
+        pid: Number(entry),
+        state: fields[0] ?? '?',
+        ppid: Number(fields[1]),
+        pgid: Number(fields[2]),
+        args,
+      });
     } catch {
       // exited while we looked
     }

@@ -33,7 +33,10 @@ export interface Service {
   url(route: string): string;
   waitForLog(msg: string, match?: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   waitForState(state: string, timeoutMs?: number): Promise<void>;
-  workerPid(): number | undefined;
+  /** The pid of the supervisor process. */
+  pid: number;
+  /** The pid of the first worker the supervisor spawned; throws before it did. */
+  workerPid(): number;
 }
 
 const started: Service[] = [];
@@ -117,7 +120,12 @@ export async function startService(
         50,
       );
     },
-    workerPid: () => logs.find((line) => line.msg === 'worker spawned')?.workerPid as number,
+    pid: proc.pid ?? 0,
+    workerPid: () => {
+      const line = logs.find((entry) => entry.msg === 'worker spawned');
+      if (typeof line?.workerPid !== 'number') throw new Error('no worker spawned yet');
+      return line.workerPid;
+    },
   };
   started.push(service);
   return service;
@@ -141,10 +149,9 @@ export async function cleanUpServices(): Promise<void> {
       service.proc.kill('SIGKILL');
       await service.exited;
     }
-    const workerPid = service.workerPid();
-    if (workerPid) {
+    for (const line of service.logs.filter((entry) => entry.msg === 'worker spawned')) {
       try {
-        process.kill(-workerPid, 'SIGKILL');
+        process.kill(-Number(line.workerPid), 'SIGKILL');
       } catch {
         // already gone
       }
