@@ -21,12 +21,19 @@ const envSchema = z.object({
   WA_SANDBOX: booleanFlag.default(false),
   SHUTDOWN_TIMEOUT_MS: integer(500, 120_000).default(4000),
   REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
+  LIVENESS_INTERVAL_MS: integer(100, 600_000).default(5000),
+  WORKER_SCRIPT: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Config = Omit<z.output<typeof envSchema>, 'DATA_DIR' | 'CHROME_PATH'> & {
+export type Config = Omit<
+  z.output<typeof envSchema>,
+  'DATA_DIR' | 'CHROME_PATH' | 'WORKER_SCRIPT'
+> & {
   DATA_DIR: string;
   CHROME_PATH: string | undefined;
+  /** The worker program to fork; only tests and debugging set it. */
+  WORKER_SCRIPT: string | undefined;
 };
 
 export class ConfigError extends Error {
@@ -56,5 +63,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...parsed.data,
     DATA_DIR: path.resolve(cwd, parsed.data.DATA_DIR),
     CHROME_PATH: parsed.data.CHROME_PATH || undefined,
+    WORKER_SCRIPT: parsed.data.WORKER_SCRIPT
+      ? path.resolve(cwd, parsed.data.WORKER_SCRIPT)
+      : undefined,
   };
 }

@@ -46,6 +46,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 process.on('message', (message) => {
   if (message === 'shutdown') void shutdown('pm2-shutdown');
 });
+// Under PM2 the IPC channel is the daemon: if it dies (kill -9), release the port and the browser
+// rather than linger as an orphan that holds both when PM2 is resurrected.
+if (process.send) {
+  process.on('disconnect', () => void shutdown('parent-gone'));
+}
 process.on('uncaughtException', (error) => {
   log.fatal({ err: error }, 'uncaught exception; shutting down');
   void shutdown('fatal-error');
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   log.info({ host: config.HOST, port, sandbox: config.WA_SANDBOX }, 'listening');
 
   if (connections.isDraining) return; // a signal came while we waited for the port
-  for (const handle of sessions.values()) handle.spawn();
+  await Promise.all([...sessions.values()].map((handle) => handle.start()));
   process.send?.('ready');
 }
 

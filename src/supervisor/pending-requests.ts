@@ -20,7 +20,7 @@ export class PendingRequests {
   }
 
   /** Registers a request; `send` gets its id. The promise settles on the reply or the timeout. */
-  open(type: string, send: (id: number) => void): Promise<unknown> {
+  open(type: string, send: (id: number) => void, timeoutMs = this.timeoutMs): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -28,10 +28,10 @@ export class PendingRequests {
         reject(
           new ServiceError(
             'worker_timeout',
-            `the worker did not answer '${type}' within ${this.timeoutMs} ms (REQUEST_TIMEOUT_MS)`,
+            `the worker did not answer '${type}' within ${timeoutMs} ms (REQUEST_TIMEOUT_MS)`,
           ),
         );
-      }, this.timeoutMs);
+      }, timeoutMs);
       this.pending.set(id, { type, resolve, reject, timer });
 
       try {

@@ -4,7 +4,8 @@ import type { ConnectionTracker } from './track-connections';
 import type { WorkerHandle } from './worker-handle';
 
 /** What ended the service; set once, first wins. */
-export type TerminationReason = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'pm2-shutdown' | 'fatal-error';
+export type TerminationReason =
+  'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'pm2-shutdown' | 'parent-gone' | 'fatal-error';
 
 export interface ShutdownDeps {
   server: Server;

@@ -1,10 +1,10 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { ServiceError, describeError } from '../shared/errors';
 import { backoffDelayMs } from '../shared/backoff';
-import { signalGroup, waitForGroupExit } from '../shared/kill-process-group';
+import { signalGroup } from '../shared/kill-process-group';
 import {
   parseWorkerFrame,
   type IncomingMessage,
@@ -16,12 +16,23 @@ import { reapSessionBrowsers } from '../shared/reap-session-browsers';
 import { profileDirOf } from '../shared/session-paths';
 import { PendingRequests } from './pending-requests';
 import { printQrToTerminal } from './print-qr';
+import { spawnWorker } from './spawn-worker';
+import { watchLiveness } from './watch-liveness';
+import {
+  reapPreviousWorker,
+  removeWorkerPid,
+  workerPidFile,
+  writeWorkerPid,
+} from './worker-pid-file';
+import { WorkerLifeEvents } from './worker-life-events';
 
-const WORKER_SCRIPT = path.join(__dirname, '../worker/main.js');
+export const DEFAULT_WORKER_SCRIPT = path.join(__dirname, '../worker/main.js');
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
 /** A worker that lived this long resets the restart backoff. */
 const STABLE_AFTER_MS = 60_000;
+/** Quick deaths in a row after which the worker is reported failed instead of restarted. */
+const MAX_QUICK_DEATHS = 5;
 const INBOX_SIZE = 100;
 
 type RequestBody<T extends WorkerRequest['type']> = Omit<
@@ -41,8 +52,8 @@ export interface SessionView {
 }
 
 /**
- * The supervisor's side of one session's worker process: it forks it into its own process group,
- * keeps a copy of what it last reported, forwards requests, and restarts it when it dies.
+ * The supervisor's side of one session's worker process: it forks it, keeps a copy of what it
+ * last reported, forwards requests, pings it, and restarts it when it dies or hangs.
  */
 export class WorkerHandle {
   private child: ChildProcess | undefined;
@@ -50,14 +61,17 @@ export class WorkerHandle {
   private report: StateReport = { type: 'state', state: 'starting' };
   private since = new Date();
   private restarts = 0;
-  private failuresInRow = 0;
+  private quickDeaths = 0;
   private browserPid: number | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  private stopLiveness: (() => void) | undefined;
   private wantRunning = true;
   private shuttingDown = false;
+  private readonly script: string;
+  private readonly pidFile: string;
+  private readonly profileDir: string;
   private readonly pending: PendingRequests;
-  private readonly stoppedWaiters = new Set<(forced: boolean) => void>();
-  private readonly exitWaiters = new Set<() => void>();
+  private readonly life = new WorkerLifeEvents();
   readonly inbox: IncomingMessage[] = [];
 
   constructor(
@@ -66,6 +80,9 @@ export class WorkerHandle {
     private readonly log: Logger,
   ) {
     this.pending = new PendingRequests(config.REQUEST_TIMEOUT_MS);
+    this.script = config.WORKER_SCRIPT ?? DEFAULT_WORKER_SCRIPT;
+    this.pidFile = workerPidFile(config.DATA_DIR, name);
+    this.profileDir = profileDirOf(config.DATA_DIR, name);
   }
 
   get state(): StateReport {
@@ -85,25 +102,18 @@ export class WorkerHandle {
     };
   }
 
-  spawn(): void {
-    const startedAt = Date.now();
-    const child = fork(WORKER_SCRIPT, [], {
-      // Its own process group: Ctrl-C in a terminal reaches the supervisor only, and the
-      // supervisor can SIGKILL the worker's whole group as a last resort.
-      detached: true,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: process.env,
-    });
-    this.child = child;
-    this.log.info({ workerPid: child.pid }, 'worker spawned');
-
-    child.on('message', (frame: unknown) => this.onFrame(frame));
-    child.on('error', (error) => this.log.error({ err: describeError(error) }, 'worker error'));
-    child.once('exit', (code, signal) => this.onExit(child, Date.now() - startedAt, code, signal));
+  /** First start: ends what a previous supervisor left behind, then forks the worker. */
+  async start(): Promise<void> {
+    await reapPreviousWorker(this.pidFile, this.script, this.log);
+    if (!this.shuttingDown) this.spawn();
   }
 
   /** Sends a request and resolves with the worker's result; 503 while no worker can take it. */
-  async request<T extends WorkerRequest['type']>(type: T, body?: RequestBody<T>): Promise<unknown> {
+  async request<T extends WorkerRequest['type']>(
+    type: T,
+    body?: RequestBody<T>,
+    timeoutMs?: number,
+  ): Promise<unknown> {
     const child = this.child;
     if (this.shuttingDown) {
       throw new ServiceError('shutting_down', 'the service is shutting down', { retryAfterS: 5 });
@@ -118,26 +128,31 @@ export class WorkerHandle {
       );
     }
 
-    return this.pending.open(type, (id) => child.send({ ...body, type, id }));
+    return this.pending.open(type, (id) => child.send({ ...body, type, id }), timeoutMs);
   }
 
-  /** Starts the client in the running worker, and in every worker spawned after it. */
+  /** Starts the client, and in every worker spawned after; respawns a worker given up on. */
   async startSession(): Promise<unknown> {
     this.wantRunning = true;
+    if (!this.child && !this.restartTimer && !this.shuttingDown) {
+      this.quickDeaths = 0;
+      this.spawn();
+      return { state: 'starting' };
+    }
     return this.request('start');
   }
 
   /** Stops the client but keeps the worker, until the next start. */
   async stopSession(): Promise<{ forced: boolean }> {
-    this.wantRunning = false;
     const child = this.child;
     if (!child?.connected || !this.acceptsCommands) {
       throw new ServiceError('worker_unavailable', 'the session worker is not running', {
         retryAfterS: 1,
       });
     }
+    this.wantRunning = false;
 
-    const stopped = this.waitForStopped(this.config.REQUEST_TIMEOUT_MS);
+    const stopped = this.life.nextStopped(this.config.REQUEST_TIMEOUT_MS);
     child.send({ type: 'stop', deadlineMs: this.config.SHUTDOWN_TIMEOUT_MS, exit: false });
     const forced = await stopped;
     if (forced === undefined) {
@@ -153,55 +168,59 @@ export class WorkerHandle {
   async shutdown(deadlineAt: number, log: Logger): Promise<{ forced: boolean }> {
     this.shuttingDown = true;
     clearTimeout(this.restartTimer);
+    this.stopLiveness?.();
     const child = this.child;
     if (!child) return { forced: false };
 
-    const exited = this.waitForExit();
+    const exited = this.life.exit();
     const remaining = () => deadlineAt - Date.now();
     if (child.connected) {
       // Keep back time for the kills, so that the whole shutdown fits the budget.
       const deadlineMs = Math.max(100, Math.floor(remaining() * 0.8));
-      const stopped = this.waitForStopped(remaining());
+      const stopped = this.life.nextStopped(remaining());
       child.send({ type: 'stop', deadlineMs, exit: true });
       log.info({ deadlineMs }, 'worker stop sent');
       const forced = await stopped;
       if (forced !== undefined) log.info({ forced }, 'worker stopped');
     }
 
-    const exitedInTime = await Promise.race([exited.then(() => true), delay(remaining(), false)]);
-    if (exitedInTime) {
+    if (await this.life.within(exited, remaining())) {
       log.info({ code: child.exitCode }, 'worker exited');
       return { forced: false };
     }
 
     log.warn({ workerPid: child.pid, browserPid: this.browserPid }, 'stop not confirmed; killing');
-    await this.killEverything(child);
-    await Promise.race([exited, delay(1000, undefined)]);
+    this.killWorker(child);
+    await reapSessionBrowsers(this.profileDir, 0);
+    await this.life.within(exited, 1000);
     return { forced: true };
   }
 
-  private async killEverything(child: ChildProcess): Promise<void> {
-    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
-    if (this.browserPid !== undefined) signalGroup(this.browserPid, 'SIGKILL');
-    await reapSessionBrowsers(profileDirOf(this.config.DATA_DIR, this.name), 0);
-    if (this.browserPid !== undefined) await waitForGroupExit(this.browserPid, 500);
-  }
+  private spawn(): void {
+    const startedAt = Date.now();
+    const { child, parentDeathSignal } = spawnWorker(this.script);
+    this.child = child;
+    if (child.pid !== undefined) writeWorkerPid(this.pidFile, child.pid);
+    this.log.info({ workerPid: child.pid, parentDeathSignal }, 'worker spawned');
 
-  private waitForStopped(timeoutMs: number): Promise<boolean | undefined> {
-    return new Promise((resolve) => {
-      const done = (forced: boolean | undefined) => {
-        clearTimeout(timer);
-        this.stoppedWaiters.delete(done);
-        resolve(forced);
-      };
-      const timer = setTimeout(() => done(undefined), Math.max(0, timeoutMs));
-      this.stoppedWaiters.add(done);
+    child.on('message', (frame: unknown) => this.onFrame(frame));
+    child.on('error', (error) => this.log.error({ err: describeError(error) }, 'worker error'));
+    child.once('exit', (code, signal) => this.onExit(child, Date.now() - startedAt, code, signal));
+    this.stopLiveness = watchLiveness({
+      intervalMs: this.config.LIVENESS_INTERVAL_MS,
+      ping: (timeoutMs) =>
+        this.acceptsCommands ? this.request('ping', {}, timeoutMs) : Promise.resolve(),
+      onHung: (silentForMs) => {
+        this.log.warn({ workerPid: child.pid, silentForMs }, 'worker hung; killing it');
+        this.killWorker(child);
+      },
+      log: this.log,
     });
   }
 
-  private waitForExit(): Promise<void> {
-    if (!this.child) return Promise.resolve();
-    return new Promise((resolve) => this.exitWaiters.add(resolve));
+  /** SIGKILL of the worker's group; its Chromium gets SIGTERM (parent-death) and is reaped. */
+  private killWorker(child: ChildProcess): void {
+    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
   }
 
   private onFrame(frame: unknown): void {
@@ -231,7 +250,7 @@ export class WorkerHandle {
         this.log.info({ browserPid: message.pid }, 'browser launched');
         return;
       case 'stopped':
-        for (const waiter of [...this.stoppedWaiters]) waiter(message.forced);
+        this.life.stopped(message.forced);
         return;
       case 'incoming':
         this.inbox.push(message);
@@ -248,8 +267,7 @@ export class WorkerHandle {
 
   private onState(report: StateReport): void {
     const qrChanged = report.state === 'qr' && report.qr !== this.report.qr;
-    if (report.state !== this.report.state) this.since = new Date();
-    this.report = report;
+    this.setState(report);
     if (report.state === 'stopped' || report.state === 'failed') this.browserPid = undefined;
 
     if (qrChanged && report.qr) {
@@ -259,45 +277,59 @@ export class WorkerHandle {
     }
   }
 
+  private setState(report: Omit<StateReport, 'type'>): void {
+    if (report.state !== this.report.state) this.since = new Date();
+    this.report = { type: 'state', ...report };
+  }
+
   private onExit(child: ChildProcess, livedMs: number, code: number | null, signal: string | null) {
     if (this.child === child) this.child = undefined;
     this.acceptsCommands = false;
+    this.stopLiveness?.();
     this.pending.rejectAll(
       new ServiceError('worker_unavailable', 'the session worker exited; retry shortly', {
         retryAfterS: 1,
       }),
     );
-    for (const waiter of [...this.exitWaiters]) waiter();
-    this.exitWaiters.clear();
-    if (this.shuttingDown) return;
+    this.life.exited();
+    if (this.shuttingDown) {
+      removeWorkerPid(this.pidFile);
+      return;
+    }
 
     this.log.warn({ code, signal, livedMs }, 'worker exited unexpectedly');
-    void this.restartAfterCrash(livedMs);
+    void this.restartAfterCrash(livedMs, signal ?? `code ${code}`);
   }
 
-  private async restartAfterCrash(livedMs: number): Promise<void> {
-    this.failuresInRow = livedMs > STABLE_AFTER_MS ? 1 : this.failuresInRow + 1;
-    const delayMs = backoffDelayMs(this.failuresInRow, RESTART_FIRST_MS, RESTART_MAX_MS);
-    this.report = {
-      type: 'state',
-      state: 'starting',
-      reason: `worker exited; restart ${this.failuresInRow} in ${delayMs} ms`,
-    };
-    this.since = new Date();
+  private async restartAfterCrash(livedMs: number, how: string): Promise<void> {
+    this.quickDeaths = livedMs > STABLE_AFTER_MS ? 1 : this.quickDeaths + 1;
+    const givingUp = this.quickDeaths >= MAX_QUICK_DEATHS;
+    const delayMs = backoffDelayMs(this.quickDeaths, RESTART_FIRST_MS, RESTART_MAX_MS);
+    this.setState(
+      givingUp
+        ? {
+            state: 'failed',
+            reason:
+              `the worker exited ${this.quickDeaths} times in a row soon after starting ` +
+              `(last: ${how}); see the log, fix the cause, then POST /sessions/${this.name}/start`,
+          }
+        : { state: 'starting', reason: `worker exited (${how}); restart in ${delayMs} ms` },
+    );
 
-    // The dead worker's Chromium lives on in its own process group: end it before the next one.
-    const reaped = await reapSessionBrowsers(profileDirOf(this.config.DATA_DIR, this.name), 1000);
+    // The dead worker's Chromium may live on in its own process group: end it before the next one.
+    const reaped = await reapSessionBrowsers(this.profileDir, 1000);
     if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
     this.browserPid = undefined;
+    if (givingUp) {
+      this.log.error({ quickDeaths: this.quickDeaths }, 'worker keeps dying; not restarting');
+      return;
+    }
 
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       if (this.shuttingDown) return;
       this.restarts++;
       this.spawn();
     }, delayMs);
   }
-}
-
-function delay<T>(ms: number, value: T): Promise<T> {
-  return new Promise((resolve) => setTimeout(() => resolve(value), Math.max(0, ms)).unref());
 }

@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { LocalAuth, type ClientOptions } from 'whatsapp-web.js';
 import type { Config } from '../shared/config';
+import { findSetpriv } from '../shared/find-setpriv';
 import { PROFILE_MARKER_ENV } from '../shared/session-paths';
+
+/** Runs Chromium under `setpriv --pdeathsig TERM`; resolves the same from src and dist. */
+const PDEATHSIG_LAUNCHER = path.resolve(__dirname, '../../src/worker/bin/chromium-with-pdeathsig');
 
 /** The stand-in WhatsApp Web page; resolves the same from `src/worker` and `dist/worker`. */
 export const SANDBOX_PAGE_DIR = path.resolve(__dirname, '../../src/worker/sandbox/page');
@@ -28,6 +32,7 @@ export function buildClientOptions(
   profileDir: string,
 ): ClientOptions {
   const isRoot = process.getuid?.() === 0;
+  const withPdeathsig = findSetpriv() !== undefined;
   const webVersion: Partial<ClientOptions> = config.WA_SANDBOX
     ? {
         webVersion: SANDBOX_WEB_VERSION,
@@ -40,7 +45,7 @@ export function buildClientOptions(
     ...webVersion,
     qrMaxRetries: 0,
     puppeteer: {
-      executablePath,
+      executablePath: withPdeathsig ? PDEATHSIG_LAUNCHER : executablePath,
       headless: true,
       args: isRoot ? ['--no-sandbox', ...chromiumArgs] : [...chromiumArgs],
       // Puppeteer's handlers SIGKILL Chromium and exit the process: the supervisor's typed stop
@@ -48,7 +53,11 @@ export function buildClientOptions(
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
-      env: { ...process.env, [PROFILE_MARKER_ENV]: profileDir },
+      env: {
+        ...process.env,
+        [PROFILE_MARKER_ENV]: profileDir,
+        SESSION_MANAGER_CHROMIUM: executablePath,
+      },
     },
   };
 }

@@ -20,10 +20,16 @@ if (!process.send) {
   process.exit(2);
 }
 
+const supervisorPid = process.ppid;
+
 // Terminal signals (Ctrl-C reaches the whole foreground group, PM2's treekill every descendant)
-// must not race the supervisor's shutdown order: only the typed stop ends this worker.
+// must not race the supervisor's shutdown order: only the typed stop ends this worker. The one
+// exception is the kernel's parent-death SIGTERM, once the supervisor is gone.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => log.info({ signal }, 'ignoring signal; waiting for the supervisor'));
+  process.on(signal, () => {
+    if (process.ppid !== supervisorPid) return stopAsOrphan(signal);
+    log.info({ signal }, 'ignoring signal; waiting for the supervisor');
+  });
 }
 
 async function answer(request: WorkerRequest): Promise<void> {
@@ -71,10 +77,12 @@ process.on('unhandledRejection', (reason) => {
   log.error({ err: describeError(reason) }, 'unhandled rejection');
 });
 
-process.on('disconnect', () => {
-  log.warn('supervisor gone; stopping the browser');
+function stopAsOrphan(trigger: string): void {
+  log.warn({ trigger }, 'supervisor gone; stopping the browser');
   void stop({ type: 'stop', deadlineMs: ORPHAN_STOP_MS, exit: true });
-});
+}
+
+process.on('disconnect', () => stopAsOrphan('disconnect'));
 
 log.info({ sandbox: config.WA_SANDBOX, dataDir: config.DATA_DIR }, 'worker up');
 void reportToSupervisor({ type: 'ready-for-commands' });

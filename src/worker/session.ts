@@ -6,6 +6,7 @@ import type { Account, SendText, SentMessage, SessionState, StateReport } from '
 import { profileDirOf } from '../shared/session-paths';
 import { reapSessionBrowsers } from '../shared/reap-session-browsers';
 import { buildClientOptions } from './build-client-options';
+import { clearStaleProfileLocks } from './clear-stale-profile-locks';
 import { watchForBrowser, type ClientAttempt } from './client-attempt';
 import { findChromium } from './find-chromium';
 import { keepQrFresh } from './keep-qr-fresh';
@@ -143,6 +144,8 @@ export class Session {
 
     const stale = await reapSessionBrowsers(this.profileDir, 1000);
     if (stale.found > 0) this.log.warn(stale, 'ended chromium processes left by an earlier run');
+    const locks = clearStaleProfileLocks(this.profileDir);
+    if (locks.length > 0) this.log.info({ locks }, 'removed stale profile locks');
     if (!isCurrent()) return;
 
     const options = buildClientOptions(this.config, this.name, executablePath, this.profileDir);
