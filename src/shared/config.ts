@@ -2,15 +2,20 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const booleanFlag = z
-  .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['0', '1', 'true', 'false', 'yes', 'no', ''], { error: 'must be 1 or 0' }))
   .transform((value) => value === '1' || value === 'true' || value === 'yes');
 
+// Digits only: no '', no 0x1F90, no 1e3 (z.coerce would read those as 0, 8080 and 1000).
 const integer = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 
 /** Every environment variable the service reads, with its default. The README lists the same. */
 const envSchema = z.object({

@@ -66,13 +66,16 @@ export const StopCommand = z.strictObject({
 });
 export type StopCommand = z.infer<typeof StopCommand>;
 
-export const SupervisorToWorker = z.union([WorkerRequest, StopCommand]);
+export const SupervisorToWorker = z.discriminatedUnion('type', [
+  ...WorkerRequest.options,
+  StopCommand,
+]);
 export type SupervisorToWorker = z.infer<typeof SupervisorToWorker>;
 
 // Worker → supervisor.
 export const ReplyError = z.object({ code: z.string(), message: z.string() });
 
-export const Reply = z.union([
+export const Reply = z.discriminatedUnion('ok', [
   z.strictObject({
     type: z.literal('reply'),
     id: z.number(),
@@ -107,7 +110,7 @@ export const IncomingMessage = z.strictObject({
 });
 export type IncomingMessage = z.infer<typeof IncomingMessage>;
 
-export const WorkerToSupervisor = z.union([
+export const WorkerToSupervisor = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ready-for-commands') }),
   StateReport,
   z.strictObject({ type: z.literal('browser'), pid: z.number().int().positive() }),
@@ -129,9 +132,13 @@ function parseWith<T>(schema: z.ZodType<T>, frame: unknown): ParseResult<T> {
   if (parsed.success) return { ok: true, message: parsed.data };
 
   const type =
-    typeof frame === 'object' && frame !== null && 'type' in frame
-      ? String((frame as { type: unknown }).type)
-      : typeof frame;
+    frame === null
+      ? 'null'
+      : Array.isArray(frame)
+        ? 'array'
+        : typeof frame === 'object' && 'type' in frame
+          ? String((frame as { type: unknown }).type)
+          : typeof frame;
   return { ok: false, type, problem: z.prettifyError(parsed.error) };
 }
 

@@ -36,7 +36,7 @@ export function createApp(context: AppContext): express.Express {
         sessions,
       });
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('GET'));
 
   app.use('/sessions', sessionRoutes(context.sessions, context.sandbox));
   app.use(notFound);

@@ -1,10 +1,14 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../shared/logger';
-import { ServiceError } from '../shared/errors';
+import { ServiceError, describeError } from '../shared/errors';
 
 /** body-parser's errors carry a `type`; map the ones a client can cause to our codes. */
-function fromBodyParser(error: { type?: unknown; limit?: unknown }): ServiceError | undefined {
+function fromBodyParser(error: {
+  type?: unknown;
+  limit?: unknown;
+  status?: unknown;
+}): ServiceError | undefined {
   switch (error.type) {
     case 'entity.parse.failed':
       return new ServiceError('bad_request', 'the request body is not valid JSON');
@@ -18,9 +22,17 @@ function fromBodyParser(error: { type?: unknown; limit?: unknown }): ServiceErro
       return new ServiceError('unsupported_media_type', 'send the body as UTF-8 JSON');
     case 'request.aborted':
       return new ServiceError('bad_request', 'the request was aborted');
-    default:
-      return undefined;
   }
+
+  // Other errors Express or body-parser mark as the client's: a path segment that is not valid
+  // percent-encoding (URIError), a body that is not the gzip its Content-Encoding says.
+  if (error.status === 400) {
+    return new ServiceError(
+      'bad_request',
+      `the request could not be read: ${describeError(error)}`,
+    );
+  }
+  return undefined;
 }
 
 export function validationError(error: z.ZodError, what: string): ServiceError {
@@ -36,9 +48,16 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new ServiceError('not_found', `no route for ${req.method} ${req.path}`));
 };
 
-export const methodNotAllowed: RequestHandler = (req, _res, next) => {
-  next(new ServiceError('method_not_allowed', `${req.method} is not allowed on ${req.path}`));
-};
+/** For `.all()` after a route's methods: names the full path and sets `Allow`. */
+export function methodNotAllowed(...allowed: ('GET' | 'POST')[]): RequestHandler {
+  const allow = allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed;
+  return (req, res, next) => {
+    res.setHeader('Allow', allow.join(', '));
+    const path = `${req.baseUrl}${req.path}`;
+    const message = `${req.method} is not allowed on ${path}; use ${allow.join(', ')}`;
+    next(new ServiceError('method_not_allowed', message));
+  };
+}
 
 /** The one place where errors become `{error: {code, message}}` responses; no stack traces. */
 export function errorResponder(log: Logger): ErrorRequestHandler {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
 import { createRootLogger } from '../shared/logger';
 import { describeError } from '../shared/errors';
+import { answerClientErrors } from './answer-client-errors';
 import { createApp } from './create-app';
 import { listenWithRetry } from './listen-with-retry';
 import { createShutdown } from './shutdown';
@@ -30,6 +31,7 @@ const sessions = new Map([
 const connections = new ConnectionTracker();
 const app = createApp({ sessions, connections, sandbox: config.WA_SANDBOX, startedAt, log });
 const server = http.createServer(app);
+answerClientErrors(server);
 const shutdown = createShutdown({
   server,
   connections,

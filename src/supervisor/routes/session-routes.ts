@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors';
 import { SandboxIncoming, SendText, SentMessage } from '../../shared/protocol';
@@ -10,14 +10,18 @@ const QrQuery = z.strictObject({ format: z.enum(['json', 'png']).optional() });
 const NoBody = z.union([z.undefined(), z.strictObject({})]);
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  if (value === undefined && what !== 'body' && what !== 'query') {
+    throw new ServiceError('bad_request', `send the ${what} as a JSON body`);
+  }
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error, what);
   return parsed.data;
 }
 
 function requireJson(req: Request): void {
-  if (req.headers['content-length'] === '0' || req.headers['content-length'] === undefined) return;
-  if (!req.is('application/json')) {
+  if (req.headers['content-length'] === '0') return;
+  // null: the request has no body (neither Content-Length nor Transfer-Encoding); false: another type.
+  if (req.is('application/json') === false) {
     throw new ServiceError('unsupported_media_type', 'send the body as application/json');
   }
 }
@@ -38,11 +42,10 @@ export function sessionRoutes(
     return handle;
   };
   const command =
-    (run: (handle: WorkerHandle) => Promise<unknown>) =>
-    async (req: Request, res: import('express').Response) => {
+    (run: (handle: WorkerHandle) => Promise<unknown>) => async (req: Request, res: Response) => {
+      const handle = handleOf(req);
       requireJson(req);
       parse(NoBody, req.body, 'body');
-      const handle = handleOf(req);
       await run(handle);
       res.status(202).json({ session: handle.view() });
     };
@@ -52,7 +55,7 @@ export function sessionRoutes(
     .get((req, res) => {
       res.json(handleOf(req).view());
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('GET'));
 
   router
     .route('/:name/qr')
@@ -73,52 +76,54 @@ export function sessionRoutes(
       }
       res.json({ qr });
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('GET'));
 
   router
     .route('/:name/start')
     .post(command((handle) => handle.startSession()))
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('POST'));
   router
     .route('/:name/stop')
     .post(command((handle) => handle.stopSession()))
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('POST'));
   router
     .route('/:name/restart')
     .post(command((handle) => handle.request('restart')))
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('POST'));
   router
     .route('/:name/logout')
     .post(command((handle) => handle.request('logout')))
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('POST'));
 
   router
     .route('/:name/messages')
     .post(async (req, res) => {
+      const handle = handleOf(req);
       requireJson(req);
-      const message = parse(SendText, req.body, 'message');
-      const result = await handleOf(req).request('send-text', { message });
+      const message = parse(SendText, req.body, 'message {to, text}');
+      const result = await handle.request('send-text', { message });
       res.status(201).json(SentMessage.parse(result));
     })
     .get((req, res) => {
       res.json({ incoming: handleOf(req).inbox });
     })
-    .all(methodNotAllowed);
+    .all(methodNotAllowed('POST', 'GET'));
 
   if (sandbox) {
     router
       .route('/:name/sandbox/scan')
       .post(command((handle) => handle.request('sandbox-scan')))
-      .all(methodNotAllowed);
+      .all(methodNotAllowed('POST'));
     router
       .route('/:name/sandbox/incoming')
       .post(async (req, res) => {
+        const handle = handleOf(req);
         requireJson(req);
-        const message = parse(SandboxIncoming, req.body, 'message');
-        await handleOf(req).request('sandbox-incoming', { message });
+        const message = parse(SandboxIncoming, req.body, 'message {from, text}');
+        await handle.request('sandbox-incoming', { message });
         res.status(202).json({ delivered: true });
       })
-      .all(methodNotAllowed);
+      .all(methodNotAllowed('POST'));
   }
 
   return router;
