@@ -37,11 +37,18 @@ function installDependencies() {
 
 function build() {
   const builtMarker = path.join(root, 'dist', 'supervisor', 'main.js');
-  const sources = Math.max(newestMtime(path.join(root, 'src')), mtimeOf(path.join(root, 'tsconfig.json')));
+  const sources = Math.max(
+    newestMtime(path.join(root, 'src')),
+    mtimeOf(path.join(root, 'tsconfig.json')),
+  );
   if (mtimeOf(builtMarker) >= sources) return;
 
   say('building (tsc)');
-  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  run(process.execPath, [
+    path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    'tsconfig.build.json',
+  ]);
 }
 
 const chromiumCandidates = [
