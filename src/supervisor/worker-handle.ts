@@ -34,6 +34,8 @@ const STABLE_AFTER_MS = 60_000;
 /** Quick deaths in a row after which the worker is reported failed instead of restarted. */
 const MAX_QUICK_DEATHS = 5;
 const INBOX_SIZE = 100;
+/** A dead worker's Chromium got SIGTERM; it may take this long to flush its profile and exit. */
+const ORPHAN_BROWSER_GRACE_MS = 3000;
 
 type RequestBody<T extends WorkerRequest['type']> = Omit<
   Extract<WorkerRequest, { type: T }>,
@@ -317,7 +319,7 @@ export class WorkerHandle {
     );
 
     // The dead worker's Chromium may live on in its own process group: end it before the next one.
-    const reaped = await reapSessionBrowsers(this.profileDir, 1000);
+    const reaped = await reapSessionBrowsers(this.profileDir, ORPHAN_BROWSER_GRACE_MS);
     if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
     this.browserPid = undefined;
     if (givingUp) {
