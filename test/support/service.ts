@@ -58,7 +58,7 @@ export async function startService(
   options: { dataDir?: string; env?: Record<string, string>; detached?: boolean } = {},
 ): Promise<Service> {
   const dataDir = options.dataDir ?? tempDataDir();
-  const port = await freePort();
+  const port = options.env?.PORT !== undefined ? Number(options.env.PORT) : await freePort();
   const proc = spawn(process.execPath, [SUPERVISOR], {
     cwd: ROOT,
     detached: options.detached ?? false,
