@@ -162,3 +162,22 @@ describe('a sandbox session', () => {
     );
   });
 });
+
+describe('an unpaired session', () => {
+  it('keeps its QR fresh past WhatsApp Web going idle, and serves the latest one', async () => {
+    // The stand-in rotates its QR every 200 ms and goes idle (UNPAIRED_IDLE) after 6 of them.
+    const service = await startService({ env: { WA_SANDBOX_QR_ROTATE_MS: '200' } });
+    await service.waitForState('qr');
+
+    const reportedQrs = () =>
+      service.logs.filter((line) => line.msg === 'session state' && line.state === 'qr').length;
+    await waitUntil('a QR after the idle refresh', () => reportedQrs() > 8, 20_000);
+
+    // Past the idle point the HTTP QR keeps following the page's current one.
+    const qrNow = async () =>
+      ((await (await fetch(service.url('/sessions/default/qr'))).json()) as { qr: string }).qr;
+    const first = await qrNow();
+    await waitUntil('a newer QR over HTTP', async () => (await qrNow()) !== first, 5000);
+    expect((await session(service)).state).toBe('qr');
+  });
+});

@@ -24,6 +24,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1, 'must not be empty').default('./data'),
   CHROME_PATH: z.string().optional(),
   WA_SANDBOX: booleanFlag.default(false),
+  WA_SANDBOX_QR_ROTATE_MS: integer(100, 600_000).default(20_000),
   SHUTDOWN_TIMEOUT_MS: integer(500, 120_000).default(4000),
   REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
   LIVENESS_INTERVAL_MS: integer(100, 600_000).default(5000),

@@ -37,6 +37,11 @@ export function buildClientOptions(
     ? {
         webVersion: SANDBOX_WEB_VERSION,
         webVersionCache: { type: 'local', path: SANDBOX_PAGE_DIR, strict: true },
+        // The stand-in reads its QR timing before its own script runs (the typings want a
+        // function; puppeteer's evaluateOnNewDocument takes its source).
+        evalOnNewDoc: new Function(
+          `window.__sandboxConfig = ${JSON.stringify({ refIntervalMs: config.WA_SANDBOX_QR_ROTATE_MS })};`,
+        ),
       }
     : { webVersionCache: { type: 'local', path: path.join(config.DATA_DIR, 'web-cache') } };
 
