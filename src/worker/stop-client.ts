@@ -35,6 +35,7 @@ export async function stopClient(
     await within(attempt.browserKnown, remaining() - KILL_RESERVE_MS);
   }
 
+  const destroyStartedAt = Date.now();
   const destroyed = await within(
     attempt.client.destroy().catch((error: unknown) => {
       log.warn({ err: describeError(error) }, 'client destroy failed');
@@ -42,6 +43,7 @@ export async function stopClient(
     remaining() - KILL_RESERVE_MS,
   );
   if (destroyed === 'timeout') log.warn('client destroy did not finish before the deadline');
+  else log.info({ durationMs: Date.now() - destroyStartedAt }, 'client destroyed');
 
   let forced = false;
   const pid = attempt.browserPid;
