@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { ServiceError, describeError } from '../shared/errors';
-import { backoffDelayMs } from '../shared/backoff';
 import { signalGroup } from '../shared/kill-process-group';
 import {
   parseWorkerFrame,
@@ -14,8 +13,10 @@ import {
 } from '../shared/protocol';
 import { reapSessionBrowsers } from '../shared/reap-session-browsers';
 import { profileDirOf } from '../shared/session-paths';
+import { CrashRestartPolicy } from './crash-restart-policy';
 import { PendingRequests } from './pending-requests';
-import { printQrToTerminal } from './print-qr';
+import { stopWorker } from './stop-worker';
+import { ReportedState, type SessionView } from './reported-state';
 import { spawnWorker } from './spawn-worker';
 import { watchLiveness } from './watch-liveness';
 import {
@@ -27,13 +28,6 @@ import {
 import { WorkerLifeEvents } from './worker-life-events';
 
 export const DEFAULT_WORKER_SCRIPT = path.join(__dirname, '../worker/main.js');
-const RESTART_FIRST_MS = 500;
-const RESTART_MAX_MS = 30_000;
-/** A worker that lived this long resets the restart backoff. */
-const STABLE_AFTER_MS = 60_000;
-/** Quick deaths in a row after which the worker is reported failed instead of restarted. */
-const MAX_QUICK_DEATHS = 5;
-const INBOX_SIZE = 100;
 /** A dead worker's Chromium got SIGTERM; it may take this long to flush its profile and exit. */
 const ORPHAN_BROWSER_GRACE_MS = 3000;
 
@@ -42,17 +36,6 @@ type RequestBody<T extends WorkerRequest['type']> = Omit<
   'id' | 'type'
 >;
 
-export interface SessionView {
-  name: string;
-  state: StateReport['state'];
-  reason: string | undefined;
-  account: StateReport['account'];
-  workerPid: number | undefined;
-  browserPid: number | undefined;
-  restarts: number;
-  since: string;
-}
-
 /**
  * The supervisor's side of one session's worker process: it forks it, keeps a copy of what it
  * last reported, forwards requests, pings it, and restarts it when it dies or hangs.
@@ -60,11 +43,7 @@ export interface SessionView {
 export class WorkerHandle {
   private child: ChildProcess | undefined;
   private acceptsCommands = false;
-  private report: StateReport = { type: 'state', state: 'starting' };
-  private since = new Date();
-  private restarts = 0;
-  private quickDeaths = 0;
-  private browserPid: number | undefined;
+  private readonly crashPolicy = new CrashRestartPolicy();
   private restartTimer: NodeJS.Timeout | undefined;
   private stopLiveness: (() => void) | undefined;
   private wantRunning = true;
@@ -74,7 +53,7 @@ export class WorkerHandle {
   private readonly profileDir: string;
   private readonly pending: PendingRequests;
   private readonly life = new WorkerLifeEvents();
-  readonly inbox: IncomingMessage[] = [];
+  private readonly reported: ReportedState;
 
   constructor(
     readonly name: string,
@@ -85,23 +64,19 @@ export class WorkerHandle {
     this.script = config.WORKER_SCRIPT ?? DEFAULT_WORKER_SCRIPT;
     this.pidFile = workerPidFile(config.DATA_DIR, name);
     this.profileDir = profileDirOf(config.DATA_DIR, name);
+    this.reported = new ReportedState(log);
   }
 
   get state(): StateReport {
-    return this.report;
+    return this.reported.current;
+  }
+
+  get inbox(): readonly IncomingMessage[] {
+    return this.reported.inbox;
   }
 
   view(): SessionView {
-    return {
-      name: this.name,
-      state: this.report.state,
-      reason: this.report.reason,
-      account: this.report.account,
-      workerPid: this.child?.pid,
-      browserPid: this.browserPid,
-      restarts: this.restarts,
-      since: this.since.toISOString(),
-    };
+    return this.reported.view(this.name, this.child?.pid);
   }
 
   /** First start: ends what a previous supervisor left behind, then forks the worker. */
@@ -137,7 +112,7 @@ export class WorkerHandle {
   async startSession(): Promise<unknown> {
     this.wantRunning = true;
     if (!this.child && !this.restartTimer && !this.shuttingDown) {
-      this.quickDeaths = 0;
+      this.crashPolicy.reset();
       this.spawn();
       return { state: 'starting' };
     }
@@ -174,28 +149,16 @@ export class WorkerHandle {
     const child = this.child;
     if (!child) return { forced: false };
 
-    const exited = this.life.exit();
-    const remaining = () => deadlineAt - Date.now();
-    if (child.connected) {
-      // Keep back time for the kills, so that the whole shutdown fits the budget.
-      const deadlineMs = Math.max(100, Math.floor(remaining() * 0.8));
-      const stopped = this.life.nextStopped(remaining());
-      child.send({ type: 'stop', deadlineMs, exit: true });
-      log.info({ deadlineMs }, 'worker stop sent');
-      const forced = await stopped;
-      if (forced !== undefined) log.info({ forced }, 'worker stopped');
-    }
-
-    if (await this.life.within(exited, remaining())) {
-      log.info({ code: child.exitCode }, 'worker exited');
-      return { forced: false };
-    }
-
-    log.warn({ workerPid: child.pid, browserPid: this.browserPid }, 'stop not confirmed; killing');
-    this.killWorker(child);
-    await reapSessionBrowsers(this.profileDir, 0);
-    await this.life.within(exited, 1000);
-    return { forced: true };
+    return stopWorker({
+      child,
+      life: this.life,
+      deadlineAt,
+      log,
+      killAll: async () => {
+        this.killWorker(child);
+        await reapSessionBrowsers(this.profileDir, 0);
+      },
+    });
   }
 
   private spawn(): void {
@@ -245,18 +208,17 @@ export class WorkerHandle {
         }
         return;
       case 'state':
-        this.onState(message);
+        this.reported.onReport(message);
         return;
       case 'browser':
-        this.browserPid = message.pid;
+        this.reported.browserPid = message.pid;
         this.log.info({ browserPid: message.pid }, 'browser launched');
         return;
       case 'stopped':
         this.life.stopped(message.forced);
         return;
       case 'incoming':
-        this.inbox.push(message);
-        if (this.inbox.length > INBOX_SIZE) this.inbox.shift();
+        this.reported.onIncoming(message);
         this.log.info({ from: message.from, id: message.id }, 'message received');
         return;
       case 'reply':
@@ -265,23 +227,6 @@ export class WorkerHandle {
         }
         return;
     }
-  }
-
-  private onState(report: StateReport): void {
-    const qrChanged = report.state === 'qr' && report.qr !== this.report.qr;
-    this.setState(report);
-    if (report.state === 'stopped' || report.state === 'failed') this.browserPid = undefined;
-
-    if (qrChanged && report.qr) {
-      printQrToTerminal(report.qr).catch((error: unknown) => {
-        this.log.debug({ err: describeError(error) }, 'could not print the qr');
-      });
-    }
-  }
-
-  private setState(report: Omit<StateReport, 'type'>): void {
-    if (report.state !== this.report.state) this.since = new Date();
-    this.report = { type: 'state', ...report };
   }
 
   private onExit(child: ChildProcess, livedMs: number, code: number | null, signal: string | null) {
@@ -304,34 +249,32 @@ export class WorkerHandle {
   }
 
   private async restartAfterCrash(livedMs: number, how: string): Promise<void> {
-    this.quickDeaths = livedMs > STABLE_AFTER_MS ? 1 : this.quickDeaths + 1;
-    const givingUp = this.quickDeaths >= MAX_QUICK_DEATHS;
-    const delayMs = backoffDelayMs(this.quickDeaths, RESTART_FIRST_MS, RESTART_MAX_MS);
-    this.setState(
-      givingUp
-        ? {
+    const decision = this.crashPolicy.onDeath(livedMs);
+    this.reported.set(
+      decision.restart
+        ? { state: 'starting', reason: `worker exited (${how}); restart in ${decision.delayMs} ms` }
+        : {
             state: 'failed',
             reason:
-              `the worker exited ${this.quickDeaths} times in a row soon after starting ` +
+              `the worker exited ${decision.quickDeaths} times in a row soon after starting ` +
               `(last: ${how}); see the log, fix the cause, then POST /sessions/${this.name}/start`,
-          }
-        : { state: 'starting', reason: `worker exited (${how}); restart in ${delayMs} ms` },
+          },
     );
 
     // The dead worker's Chromium may live on in its own process group: end it before the next one.
     const reaped = await reapSessionBrowsers(this.profileDir, ORPHAN_BROWSER_GRACE_MS);
     if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
-    this.browserPid = undefined;
-    if (givingUp) {
-      this.log.error({ quickDeaths: this.quickDeaths }, 'worker keeps dying; not restarting');
+    this.reported.browserPid = undefined;
+    if (!decision.restart) {
+      this.log.error({ quickDeaths: decision.quickDeaths }, 'worker keeps dying; not restarting');
       return;
     }
 
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.shuttingDown) return;
-      this.restarts++;
+      this.reported.restarts++;
       this.spawn();
-    }, delayMs);
+    }, decision.delayMs);
   }
 }
