@@ -2,14 +2,14 @@ import { Client, type Message } from 'whatsapp-web.js';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { ServiceError, describeError } from '../shared/errors';
-import type { Account, SendText, SentMessage, SessionState, StateReport } from '../shared/protocol';
+import type { SendText, SentMessage, SessionState, StateReport } from '../shared/protocol';
 import { profileDirOf } from '../shared/session-paths';
 import { reapSessionBrowsers } from '../shared/reap-session-browsers';
 import { buildClientOptions } from './build-client-options';
 import { clearStaleProfileLocks } from './clear-stale-profile-locks';
 import { watchForBrowser, type ClientAttempt } from './client-attempt';
 import { findChromium } from './find-chromium';
-import { keepQrFresh } from './keep-qr-fresh';
+import { reportClientEvents } from './report-client-events';
 import { stopClient } from './stop-client';
 import { reportToSupervisor } from './report-to-supervisor';
 import { backoffDelayMs } from '../shared/backoff';
@@ -161,7 +161,12 @@ export class Session {
       abort: new AbortController(),
     };
     this.attempt = attempt;
-    this.listenToClient(client, isCurrent);
+    reportClientEvents(client, {
+      isCurrent,
+      report: (update) => this.report(update),
+      onReady: () => (this.failures = 0),
+      log: this.log,
+    });
     attempt.browserKnown = watchForBrowser(attempt, (browser, pid) => {
       void reportToSupervisor({ type: 'browser', pid });
       browser.once('disconnected', () => {
@@ -195,48 +200,4 @@ export class Session {
       this.start();
     }, delayMs);
   }
-
-  private listenToClient(client: Client, isCurrent: () => boolean): void {
-    client.on('qr', (qr: string) => {
-      if (!isCurrent()) return;
-      this.report({ state: 'qr', qr });
-      if (client.pupPage) {
-        keepQrFresh(client.pupPage).catch((error: unknown) => {
-          this.log.debug({ err: describeError(error) }, 'could not install the qr refresh');
-        });
-      }
-    });
-    client.on('authenticated', () => {
-      if (isCurrent()) this.report({ state: 'authenticated' });
-    });
-    client.on('ready', () => {
-      if (!isCurrent()) return;
-      this.failures = 0;
-      this.report({ state: 'ready', account: accountOf(client) });
-    });
-    client.on('auth_failure', (message: string) => {
-      if (isCurrent())
-        this.report({ state: 'failed', reason: `authentication failed: ${message}` });
-    });
-    client.on('disconnected', (reason: unknown) => {
-      if (isCurrent()) this.report({ state: 'disconnected', reason: describeError(reason) });
-    });
-    client.on('message', (message: Message) => {
-      if (!isCurrent()) return;
-      void reportToSupervisor({
-        type: 'incoming',
-        id: message.id._serialized,
-        from: message.from,
-        to: message.to,
-        body: message.body,
-        timestamp: message.timestamp,
-      });
-    });
-  }
-}
-
-function accountOf(client: Client): Account | undefined {
-  const info = client.info as Client['info'] | undefined;
-  if (!info?.wid) return undefined;
-  return { wid: info.wid._serialized, pushname: info.pushname, platform: info.platform };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromiumOf, killGroups, waitUntil } from './processes';
+import { chromiumOf, killGroups, processTable, waitUntil } from './processes';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const SUPERVISOR = path.join(ROOT, 'dist/supervisor/main.js');
@@ -156,8 +156,16 @@ export async function cleanUpServices(): Promise<void> {
         // already gone
       }
     }
+    // Chromium's helpers (storage, network) do not name the profile but share the browser's group.
+    const groups = new Set(chromiumOf(service.profileDir).map((proc) => proc.pgid));
     killGroups(chromiumOf(service.profileDir));
-    await waitUntil('chromium gone', () => chromiumOf(service.profileDir).length === 0, 5000);
-    fs.rmSync(service.dataDir, { recursive: true, force: true, maxRetries: 5 });
+    await waitUntil(
+      'chromium gone',
+      () =>
+        chromiumOf(service.profileDir).length === 0 &&
+        !processTable().some((proc) => groups.has(proc.pgid) && proc.state !== 'Z'),
+      10_000,
+    );
+    fs.rmSync(service.dataDir, { recursive: true, force: true, maxRetries: 10 });
   }
 }
