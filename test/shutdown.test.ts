@@ -64,6 +64,24 @@ describe('shutdown', () => {
     });
   });
 
+  it('lets a request in flight finish before it stops the worker', async () => {
+    const service = await readyService();
+    // A restart takes a few hundred ms in the worker: still in flight when the signal comes.
+    const inFlight = post(service, '/sessions/default/restart');
+    await service.waitForLog('session state', (line) => line.reason === 'stop requested');
+    service.proc.kill('SIGTERM');
+
+    const response = await inFlight;
+    expect(response.status).toBe(202);
+    expect(response.headers.get('connection')).toBe('close');
+    expect((await service.exited).code).toBe(0);
+    const order = messages(service).filter((msg) =>
+      ['connections closed', 'worker stop sent'].includes(msg),
+    );
+    expect(order).toEqual(['connections closed', 'worker stop sent']);
+    expect(service.logs.find((line) => line.msg === 'connections closed')?.unfinished).toBe(0);
+  });
+
   it('refuses new connections as soon as shutdown starts', async () => {
     const service = await readyService();
     service.proc.kill('SIGINT');

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 
 /**
@@ -6,22 +6,22 @@ import type { RequestHandler } from 'express';
  * connection with the response it gets.
  */
 export class ConnectionTracker {
-  private inFlight = 0;
+  private readonly inFlight = new Set<ServerResponse>();
   private draining = false;
   private readonly idleWaiters = new Set<() => void>();
 
   readonly middleware: RequestHandler = (_req, res, next) => {
-    this.inFlight++;
+    this.inFlight.add(res);
     if (this.draining) res.setHeader('Connection', 'close');
     res.once('close', () => {
-      this.inFlight--;
-      if (this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
+      this.inFlight.delete(res);
+      if (this.inFlight.size === 0) for (const waiter of [...this.idleWaiters]) waiter();
     });
     next();
   };
 
   get requestsInFlight(): number {
-    return this.inFlight;
+    return this.inFlight.size;
   }
 
   get isDraining(): boolean {
@@ -33,11 +33,12 @@ export class ConnectionTracker {
     this.draining = true;
     server.close();
     server.closeIdleConnections();
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
   }
 
   /** Waits up to `ms` for requests in flight to finish; then closes every connection left. */
   async drain(server: Server, ms: number): Promise<{ unfinished: number }> {
-    if (this.inFlight > 0) {
+    if (this.inFlight.size > 0) {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
@@ -48,7 +49,7 @@ export class ConnectionTracker {
         this.idleWaiters.add(done);
       });
     }
-    const unfinished = this.inFlight;
+    const unfinished = this.inFlight.size;
     server.closeAllConnections();
     return { unfinished };
   }

@@ -125,6 +125,24 @@ describe('fault: a process hangs', () => {
   });
 });
 
+describe('fault: a worker that does not answer', () => {
+  it('a command times out with 504 after REQUEST_TIMEOUT_MS, and the service stays up', async () => {
+    const service = await startService({
+      env: { REQUEST_TIMEOUT_MS: '500', LIVENESS_INTERVAL_MS: '60000' },
+    });
+    await service.waitForState('qr');
+    process.kill(service.workerPid(), 'SIGSTOP');
+
+    const response = await post(service, '/sessions/default/restart');
+    expect(response.status).toBe(504);
+    expect(await response.json()).toEqual({
+      error: { code: 'worker_timeout', message: expect.stringContaining('500 ms') },
+    });
+    expect((await fetch(service.url('/health'))).status).toBe(200);
+    process.kill(service.workerPid(), 'SIGCONT');
+  });
+});
+
 describe('fault: leftovers from an earlier run', () => {
   it('ends a stale browser on the profile and removes a lock from another host', async () => {
     const dataDir = tempDataDir();
