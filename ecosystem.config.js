@@ -19,6 +19,9 @@ module.exports = {
       // worker and Chromium in order. (With signals, PM2's treekill would SIGINT Chromium too.)
       shutdown_with_message: true,
       treekill: false,
+      // No PM2 metrics agent (pm2-io) in the app: once the daemon is gone it calls process.exit(1)
+      // on its next report, within a second, cutting the supervisor's 'parent-gone' shutdown short.
+      pmx: false,
       kill_timeout: shutdownBudgetMs + killMarginMs,
       kill_retry_time: 50,
       // A crash loop (port held by a stranger, bad config) backs off instead of spinning.

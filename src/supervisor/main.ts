@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../shared/config';
-import { createRootLogger } from '../shared/logger';
+import { createRootLogger, redirectLogsToPm2File } from '../shared/logger';
 import { describeError } from '../shared/errors';
 import { answerClientErrors } from './answer-client-errors';
 import { createApp } from './create-app';
@@ -51,7 +51,10 @@ process.on('message', (message) => {
 // Under PM2 the IPC channel is the daemon: if it dies (kill -9), release the port and the browser
 // rather than linger as an orphan that holds both when PM2 is resurrected.
 if (process.send) {
-  process.on('disconnect', () => void shutdown('parent-gone'));
+  process.on('disconnect', () => {
+    redirectLogsToPm2File();
+    void shutdown('parent-gone');
+  });
 }
 process.on('uncaughtException', (error) => {
   log.fatal({ err: error }, 'uncaught exception; shutting down');

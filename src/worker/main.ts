@@ -1,5 +1,5 @@
 import { loadConfig } from '../shared/config';
-import { createRootLogger } from '../shared/logger';
+import { createRootLogger, redirectLogsToPm2File } from '../shared/logger';
 import { ServiceError, describeError, isErrorCode } from '../shared/errors';
 import { parseSupervisorFrame, type StopCommand, type WorkerRequest } from '../shared/protocol';
 import { handleRequest } from './handle-request';
@@ -78,6 +78,8 @@ process.on('unhandledRejection', (reason) => {
 });
 
 function stopAsOrphan(trigger: string): void {
+  // With the supervisor gone, so may be the PM2 daemon that read our shared stdout.
+  redirectLogsToPm2File();
   log.warn({ trigger }, 'supervisor gone; stopping the browser');
   void stop({ type: 'stop', deadlineMs: ORPHAN_STOP_MS, exit: true });
 }
