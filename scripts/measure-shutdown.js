@@ -15,6 +15,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
+const { chromiumOf, killAll, processesWithEnv } = require('./lib/processes');
 
 const root = path.resolve(__dirname, '..');
 const supervisorScript = path.join(root, 'dist', 'supervisor', 'main.js');
@@ -30,61 +31,6 @@ if (!Number.isInteger(runs) || runs < 1) {
 const say = (message) => process.stderr.write(`measure: ${message}\n`);
 const problems = [];
 const cleanups = [];
-
-// --- processes, read from /proc -------------------------------------------------------------
-
-function readProc(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, state: fields[0], pgid: Number(fields[2]), args };
-  } catch {
-    return undefined; // exited while we looked
-  }
-}
-
-function environ(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
-
-function liveProcesses() {
-  return fs
-    .readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
-    .map((entry) => readProc(Number(entry)))
-    .filter((proc) => proc && proc.state !== 'Z');
-}
-
-/** Chromium of a profile: its exact --user-data-dir, or (crashpad) the worker's profile marker. */
-function chromiumOf(profileDir) {
-  const argument = `--user-data-dir=${profileDir}`;
-  const marker = `SESSION_MANAGER_PROFILE=${profileDir}`;
-  return liveProcesses().filter(
-    (proc) => proc.args.includes(argument) || environ(proc.pid).includes(marker),
-  );
-}
-
-/** Every process that carries one of these environment entries (supervisor, worker, PM2, Chromium). */
-function processesWithEnv(entries) {
-  return liveProcesses().filter((proc) =>
-    environ(proc.pid).some((entry) => entries.includes(entry)),
-  );
-}
-
-function killAll(procs) {
-  for (const proc of procs) {
-    try {
-      process.kill(proc.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-}
 
 // --- small helpers ---------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUpServices, post, startService, tempDataDir, type Service } from '../support/service';
+import { pairingOnDisk } from '../support/pairing';
 import { browserMainsOf, chromiumOf, isAlive, waitUntil } from '../support/processes';
 
 afterEach(cleanUpServices);
@@ -20,22 +21,6 @@ async function session(service: Service): Promise<SessionBody> {
 
 function qrCount(service: Service): number {
   return service.logs.filter((line) => line.msg === 'session state' && line.state === 'qr').length;
-}
-
-/**
- * Chromium writes localStorage (where the stand-in page keeps its pairing, as WhatsApp Web keeps
- * its own in the profile) to disk a few seconds late; a fault injected before that would test
- * Chromium's write-back delay, not the service. A user's pairing is long on disk.
- */
-function pairingOnDisk(profileDir: string): boolean {
-  const dir = path.join(profileDir, 'Default', 'Local Storage', 'leveldb');
-  try {
-    return fs
-      .readdirSync(dir)
-      .some((name) => fs.readFileSync(path.join(dir, name)).includes('sandbox:paired'));
-  } catch {
-    return false;
-  }
 }
 
 async function pairedService(dataDir = tempDataDir(), env: Record<string, string> = {}) {

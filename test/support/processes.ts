@@ -31,7 +31,8 @@ export function processTable(): Proc[] {
   return table;
 }
 
-function environ(pid: number): string[] {
+/** A process's environment, `NAME=value` entries; empty once it is gone. */
+export function environ(pid: number): string[] {
   try {
     return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   } catch {
