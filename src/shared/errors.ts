@@ -1,4 +1,4 @@
-/** Stable error codes: they appear in HTTP bodies and IPC replies, so clients may branch on them. */
+/** Stable error codes, in HTTP bodies and IPC replies: clients may branch on them. */
 export type ErrorCode =
   | 'bad_request'
   | 'not_found'

@@ -10,7 +10,7 @@ const MAX_QUICK_DEATHS = 5;
 export type CrashDecision =
   { restart: true; delayMs: number; quickDeaths: number } | { restart: false; quickDeaths: number };
 
-/** When a worker died unexpectedly: restart it after a capped backoff, or give up on a boot loop. */
+/** After a worker died unexpectedly: restart it after a capped backoff, or stop a boot loop. */
 export class CrashRestartPolicy {
   private quickDeaths = 0;
 

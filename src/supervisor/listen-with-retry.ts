@@ -46,7 +46,8 @@ export function listenWithRetry(
 function addressError(error: NodeJS.ErrnoException, port: number, host: string): Error {
   if (error.code === 'EADDRINUSE') {
     return new Error(
-      `port ${port} on ${host} is held by another process: find it with \`ss -ltnp 'sport = :${port}'\` ` +
+      `port ${port} on ${host} is held by another process: ` +
+        `find it with \`ss -ltnp 'sport = :${port}'\` ` +
         '(an old instance outside PM2?) or set PORT to a free port',
       { cause: error },
     );

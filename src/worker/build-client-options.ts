@@ -33,6 +33,7 @@ export function buildClientOptions(
 ): ClientOptions {
   const isRoot = process.getuid?.() === 0;
   const withPdeathsig = findSetpriv() !== undefined;
+  const sandboxQrRotateMs = config.WA_SANDBOX_QR_ROTATE_MS;
   const webVersion: Partial<ClientOptions> = config.WA_SANDBOX
     ? {
         webVersion: SANDBOX_WEB_VERSION,
@@ -40,7 +41,7 @@ export function buildClientOptions(
         // The stand-in reads its QR timing before its own script runs (the typings want a
         // function; puppeteer's evaluateOnNewDocument takes its source).
         evalOnNewDoc: new Function(
-          `window.__sandboxConfig = ${JSON.stringify({ refIntervalMs: config.WA_SANDBOX_QR_ROTATE_MS })};`,
+          `window.__sandboxConfig = ${JSON.stringify({ refIntervalMs: sandboxQrRotateMs })};`,
         ),
       }
     : { webVersionCache: { type: 'local', path: path.join(config.DATA_DIR, 'web-cache') } };

@@ -24,7 +24,8 @@ export async function handleRequest(session: Session, request: WorkerRequest): P
       return { state: session.state };
     case 'sandbox-incoming': {
       const { from, text } = request.message;
-      const call = `window.__sandbox.incoming(${JSON.stringify(toChatId(from))}, ${JSON.stringify(text)})`;
+      const args = [toChatId(from), text].map((value) => JSON.stringify(value)).join(', ');
+      const call = `window.__sandbox.incoming(${args})`;
       await session.inSandboxPage(call);
       return { delivered: true };
     }

@@ -117,7 +117,8 @@ export class Session {
     if (!client || !states.includes(this.state)) {
       throw new ServiceError(
         'session_not_ready',
-        `cannot ${action} while the session is ${this.state}; wait for state ${states.join(' or ')}`,
+        `cannot ${action} while the session is ${this.state}; ` +
+          `wait for state ${states.join(' or ')}`,
       );
     }
     return client;

@@ -20,7 +20,7 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 
 function requireJson(req: Request): void {
   if (req.headers['content-length'] === '0') return;
-  // null: the request has no body (neither Content-Length nor Transfer-Encoding); false: another type.
+  // null: no body at all (no Content-Length, no Transfer-Encoding); false: another type.
   if (req.is('application/json') === false) {
     throw new ServiceError('unsupported_media_type', 'send the body as application/json');
   }
