@@ -66,10 +66,14 @@ describe('shutdown', () => {
 
   it('lets a request in flight finish before it stops the worker', async () => {
     const service = await readyService();
-    // A restart takes a few hundred ms in the worker: still in flight when the signal comes.
+    const workerPid = service.workerPid();
+    // A paused worker holds the restart: it is surely in flight when the signal comes.
+    process.kill(workerPid, 'SIGSTOP');
     const inFlight = post(service, '/sessions/default/restart');
-    await service.waitForLog('session state', (line) => line.reason === 'stop requested');
+    await service.waitForLog('request sent to the worker', (line) => line.type === 'restart');
     service.proc.kill('SIGTERM');
+    await service.waitForLog('port closed');
+    process.kill(workerPid, 'SIGCONT');
 
     const response = await inFlight;
     expect(response.status).toBe(202);

@@ -105,7 +105,11 @@ export class WorkerHandle {
       );
     }
 
-    return this.pending.open(type, (id) => child.send({ ...body, type, id }), timeoutMs);
+    const send = (id: number) => {
+      child.send({ ...body, type, id });
+      this.log.debug({ type, id }, 'request sent to the worker');
+    };
+    return this.pending.open(type, send, timeoutMs);
   }
 
   /** Starts the client, and in every worker spawned after; respawns a worker given up on. */
