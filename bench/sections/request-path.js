@@ -138,8 +138,9 @@ async function run(ctx) {
             'baseline CPU/req ÷ service CPU/req: the throughput ratio the two would have with a ' +
             'core each, and much less sensitive to the other load on a shared machine.',
           'The baseline builds the same JSON bodies per request (copied from the service at the ' +
-            'start) with no middleware; the service adds its connection tracker, express.json() ' +
-            '(a no-op for GET), a Router with a :name parameter and its error handlers.',
+            "start) with no middleware; the service adds its connection tracker (the server's " +
+            'request listener, in front of Express), routes with a :name parameter and its error ' +
+            'handlers; it parses JSON bodies on POST routes only.',
           ...problems.map((p) => `Problem: ${p}`),
         ],
       ),
@@ -157,9 +158,8 @@ async function run(ctx) {
           worst &&
           `the service's server spends ${fmt(100 * (1 / cpuMid - 1))} % more CPU per request than ` +
             `the bare app (median over the 6 cells; worst ${fmt(100 * (1 / cpuWorst.cpuRatio - 1))} %, ` +
-            `GET ${cpuWorst.path}, c=${cpuWorst.connections}), on both routes alike: its per-request ` +
-            'Express layers (the connection-tracker middleware and express.json() run for every ' +
-            'request, GET included; /sessions/:name sits in a Router mounted on /sessions)',
+            `GET ${cpuWorst.path}, c=${cpuWorst.connections}): its connection tracker, the ` +
+            ':name route parameter, and the worker and Chromium sharing the 2 cores',
       },
     ],
   };

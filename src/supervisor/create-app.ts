@@ -2,10 +2,8 @@ import express from 'express';
 import type { Logger } from '../shared/logger';
 import type { ConnectionTracker } from './track-connections';
 import { errorResponder, methodNotAllowed, notFound } from './http-errors';
-import { sessionRoutes } from './routes/session-routes';
+import { addSessionRoutes } from './routes/session-routes';
 import type { WorkerHandle } from './worker-handle';
-
-export const BODY_LIMIT = '64kb';
 
 export interface AppContext {
   sessions: ReadonlyMap<string, WorkerHandle>;
@@ -20,8 +18,6 @@ export function createApp(context: AppContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(context.connections.middleware);
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
 
   app
     .route('/health')
@@ -38,7 +34,7 @@ export function createApp(context: AppContext): express.Express {
     })
     .all(methodNotAllowed('GET'));
 
-  app.use('/sessions', sessionRoutes(context.sessions, context.sandbox));
+  addSessionRoutes(app, context.sessions, context.sandbox);
   app.use(notFound);
   app.use(errorResponder(context.log.child({ module: 'supervisor/http' })));
   return app;

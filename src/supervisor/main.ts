@@ -30,7 +30,7 @@ const sessions = new Map([
 ]);
 const connections = new ConnectionTracker();
 const app = createApp({ sessions, connections, sandbox: config.WA_SANDBOX, startedAt, log });
-const server = http.createServer(app);
+const server = http.createServer(connections.serve(app));
 answerClientErrors(server);
 const shutdown = createShutdown({
   server,

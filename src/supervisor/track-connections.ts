@@ -1,5 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 
 /**
  * Counts requests in flight and, once shutdown began, asks every client to close its keep-alive
@@ -10,15 +9,15 @@ export class ConnectionTracker {
   private draining = false;
   private readonly idleWaiters = new Set<() => void>();
 
-  readonly middleware: RequestHandler = (_req, res, next) => {
-    this.inFlight.add(res);
-    if (this.draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      this.inFlight.delete(res);
-      if (this.inFlight.size === 0) for (const waiter of [...this.idleWaiters]) waiter();
-    });
-    next();
-  };
+  /** The server's request listener: tracks each request, then hands it to `app`. */
+  serve(app: RequestListener): RequestListener {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      this.inFlight.add(res);
+      if (this.draining) res.setHeader('Connection', 'close');
+      res.once('close', () => this.settled(res));
+      app(req, res);
+    };
+  }
 
   get requestsInFlight(): number {
     return this.inFlight.size;
@@ -52,5 +51,10 @@ export class ConnectionTracker {
     const unfinished = this.inFlight.size;
     server.closeAllConnections();
     return { unfinished };
+  }
+
+  private settled(res: ServerResponse): void {
+    this.inFlight.delete(res);
+    if (this.inFlight.size === 0) for (const waiter of [...this.idleWaiters]) waiter();
   }
 }

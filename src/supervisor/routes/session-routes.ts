@@ -1,10 +1,14 @@
-import { Router, type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors';
 import { SandboxIncoming, SendText, SentMessage } from '../../shared/protocol';
 import { methodNotAllowed, validationError } from '../http-errors';
 import { renderQrPng } from '../print-qr';
 import type { WorkerHandle } from '../worker-handle';
+
+/** Request bodies are parsed on the routes that take one (POST), not for every request. */
+export const BODY_LIMIT = '64kb';
+const jsonBody = express.json({ limit: BODY_LIMIT, strict: true });
 
 const QrQuery = z.strictObject({ format: z.enum(['json', 'png']).optional() });
 const NoBody = z.union([z.undefined(), z.strictObject({})]);
@@ -26,12 +30,15 @@ function requireJson(req: Request): void {
   }
 }
 
-/** `/sessions/:name/…`: every route is per session, so more sessions change no route. */
-export function sessionRoutes(
+/**
+ * Adds `/sessions/:name/…`: every route is per session, so more sessions change no route. They go
+ * on the app itself: a sub-router would cost every request a second dispatch.
+ */
+export function addSessionRoutes(
+  router: express.Express,
   sessions: ReadonlyMap<string, WorkerHandle>,
   sandbox: boolean,
-): Router {
-  const router = Router();
+): void {
   const handleOf = (req: Request): WorkerHandle => {
     const name = String(req.params.name);
     const handle = sessions.get(name);
@@ -41,24 +48,27 @@ export function sessionRoutes(
     }
     return handle;
   };
-  const command =
-    (run: (handle: WorkerHandle) => Promise<unknown>) => async (req: Request, res: Response) => {
+  // A command takes no body, or `{}`.
+  const command = (run: (handle: WorkerHandle) => Promise<unknown>): RequestHandler[] => [
+    jsonBody,
+    async (req, res) => {
       const handle = handleOf(req);
       requireJson(req);
       parse(NoBody, req.body, 'body');
       await run(handle);
       res.status(202).json({ session: handle.view() });
-    };
+    },
+  ];
 
   router
-    .route('/:name')
+    .route('/sessions/:name')
     .get((req, res) => {
       res.json(handleOf(req).view());
     })
     .all(methodNotAllowed('GET'));
 
   router
-    .route('/:name/qr')
+    .route('/sessions/:name/qr')
     .get(async (req, res) => {
       const handle = handleOf(req);
       const { format } = parse(QrQuery, req.query, 'query');
@@ -79,25 +89,25 @@ export function sessionRoutes(
     .all(methodNotAllowed('GET'));
 
   router
-    .route('/:name/start')
+    .route('/sessions/:name/start')
     .post(command((handle) => handle.startSession()))
     .all(methodNotAllowed('POST'));
   router
-    .route('/:name/stop')
+    .route('/sessions/:name/stop')
     .post(command((handle) => handle.stopSession()))
     .all(methodNotAllowed('POST'));
   router
-    .route('/:name/restart')
+    .route('/sessions/:name/restart')
     .post(command((handle) => handle.request('restart')))
     .all(methodNotAllowed('POST'));
   router
-    .route('/:name/logout')
+    .route('/sessions/:name/logout')
     .post(command((handle) => handle.request('logout')))
     .all(methodNotAllowed('POST'));
 
   router
-    .route('/:name/messages')
-    .post(async (req, res) => {
+    .route('/sessions/:name/messages')
+    .post(jsonBody, async (req, res) => {
       const handle = handleOf(req);
       requireJson(req);
       const message = parse(SendText, req.body, 'message {to, text}');
@@ -111,12 +121,12 @@ export function sessionRoutes(
 
   if (sandbox) {
     router
-      .route('/:name/sandbox/scan')
+      .route('/sessions/:name/sandbox/scan')
       .post(command((handle) => handle.request('sandbox-scan')))
       .all(methodNotAllowed('POST'));
     router
-      .route('/:name/sandbox/incoming')
-      .post(async (req, res) => {
+      .route('/sessions/:name/sandbox/incoming')
+      .post(jsonBody, async (req, res) => {
         const handle = handleOf(req);
         requireJson(req);
         const message = parse(SandboxIncoming, req.body, 'message {from, text}');
@@ -125,6 +135,4 @@ export function sessionRoutes(
       })
       .all(methodNotAllowed('POST'));
   }
-
-  return router;
 }
