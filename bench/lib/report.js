@@ -1,7 +1,12 @@
-// BENCHMARKS.md: the machine, a Targets table, then each section's tables and notes.
+// BENCHMARKS.md: the machine, a Targets table, each section's tables and notes, then the record of
+// what was changed for speed (bench/history.md, written by hand: figures of earlier runs).
 'use strict';
 
+const fs = require('node:fs');
+const path = require('node:path');
 const { toMarkdown } = require('./table');
+
+const HISTORY = path.join(__dirname, '..', 'history.md');
 
 function machineLines(machine, load) {
   return [
@@ -69,6 +74,7 @@ function renderReport({ command, options, machine, load, sections, leftovers }) 
     for (const note of section.result.intro ?? []) lines.push(note, '');
     for (const t of section.result.tables) lines.push(toMarkdown(t));
   }
+  if (fs.existsSync(HISTORY)) lines.push(fs.readFileSync(HISTORY, 'utf8').trim(), '');
   return `${lines.filter((line, i, all) => line !== '' || all[i - 1] !== '').join('\n')}\n`;
 }
 
