@@ -33,7 +33,7 @@ async function readyService(): Promise<Service> {
 }
 
 describe('shutdown', () => {
-  it('on SIGTERM with a live Chromium: exits 0, frees the port, leaves no Chromium, in order', async () => {
+  it('SIGTERM with a live Chromium: exit 0, port freed, no Chromium left, in order', async () => {
     const service = await readyService();
     const workerPid = service.workerPid();
     expect(chromiumOf(service.profileDir).length).toBeGreaterThan(0);
@@ -84,6 +84,33 @@ describe('shutdown', () => {
     );
     expect(order).toEqual(['connections closed', 'worker stop sent']);
     expect(service.logs.find((line) => line.msg === 'connections closed')?.unfinished).toBe(0);
+  });
+
+  it("waits for a restart's client end when the stop comes, and relaunches nothing", async () => {
+    const service = await readyService();
+    const workerPid = service.workerPid();
+    const restart = post(service, '/sessions/default/restart').catch(() => undefined);
+    await service.waitForLog('stopping client');
+    // Paused in the middle of the restart's destroy(), the worker gets the stop while it lasts.
+    process.kill(workerPid, 'SIGSTOP');
+    const sentAt = Date.now();
+    service.proc.kill('SIGTERM');
+    await service.waitForLog('worker stop sent');
+    process.kill(workerPid, 'SIGCONT');
+
+    const exit = await service.exited;
+    await restart;
+    expect(exit.code, service.output()).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(BUDGET_MS);
+    expect(chromiumOf(service.profileDir)).toEqual([]);
+    const worker = service.logs.filter((line) => line.process === 'worker').map((l) => l.msg);
+    expect(worker).toContain('client destroyed');
+    expect(worker.indexOf('client destroyed')).toBeLessThan(worker.indexOf('client stopped'));
+    const afterSignal = service.logs.slice(messages(service).indexOf('shutdown started'));
+    const relaunched = afterSignal.filter(
+      (line) => line.msg === 'session state' && line.state === 'starting',
+    );
+    expect(relaunched).toEqual([]);
   });
 
   it('refuses new connections as soon as shutdown starts', async () => {
@@ -152,7 +179,7 @@ describe('shutdown', () => {
     expect(chromiumOf(service.profileDir)).toEqual([]);
   });
 
-  it('stops in the same order on Ctrl-C to the whole process group, the worker ignoring it', async () => {
+  it('stops in order on Ctrl-C to the whole process group, the worker ignoring it', async () => {
     const service = await startService({ detached: true });
     await service.waitForState('qr');
 

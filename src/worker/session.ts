@@ -33,6 +33,8 @@ export class Session {
   private retryTimer: NodeJS.Timeout | undefined;
   private current: StateReport = { type: 'state', state: 'stopped' };
   private readonly profileDir: string;
+  /** Clients being ended right now (by a stop, restart, logout or recovery); none rejects. */
+  private readonly ending = new Set<Promise<{ forced: boolean }>>();
 
   constructor(
     readonly name: string,
@@ -52,7 +54,10 @@ export class Session {
     void this.launch();
   }
 
-  /** Ends the client and its Chromium by `deadlineAt`; the session is `stopped` afterwards. */
+  /**
+   * Ends the client and its Chromium by `deadlineAt`, and waits for any end already under way (a
+   * restart's, a recovery's); the session is `stopped` afterwards and nothing relaunches it.
+   */
   async stop(deadlineAt: number): Promise<{ forced: boolean }> {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -60,13 +65,21 @@ export class Session {
 
     const attempt = this.attempt;
     this.attempt = undefined;
-    const result = attempt ? await stopClient(attempt, deadlineAt, this.log) : { forced: false };
+    const underWay = [...this.ending];
+    const results = await Promise.all([
+      attempt ? this.end(attempt, deadlineAt) : { forced: false },
+      ...underWay,
+    ]);
     this.report({ state: 'stopped', reason: 'stop requested' });
-    return result;
+    return { forced: results.some((result) => result.forced) };
   }
 
   async restart(): Promise<void> {
-    await this.stop(Date.now() + this.config.SHUTDOWN_TIMEOUT_MS);
+    const stopped = this.stop(Date.now() + this.config.SHUTDOWN_TIMEOUT_MS);
+    const generation = this.generation; // stop() moved it on before its first await
+    await stopped;
+    if (generation !== this.generation) return; // stopped or restarted again meanwhile
+
     this.failures = 0;
     this.start();
   }
@@ -76,14 +89,15 @@ export class Session {
     const client = this.readyClient(['authenticated', 'ready'], 'log out');
     const attempt = this.attempt;
     // Detach first: logout() closes the browser, which must not count as a crash to recover from.
-    this.generation++;
+    const generation = ++this.generation;
     this.attempt = undefined;
     try {
       await client.logout();
     } finally {
-      if (attempt)
-        await stopClient(attempt, Date.now() + this.config.SHUTDOWN_TIMEOUT_MS, this.log);
+      if (attempt) await this.end(attempt, Date.now() + this.config.SHUTDOWN_TIMEOUT_MS);
     }
+    if (generation !== this.generation) return; // stopped meanwhile
+
     this.report({ state: 'stopped', reason: 'logged out' });
     this.failures = 0;
     this.start();
@@ -134,6 +148,9 @@ export class Session {
     const generation = ++this.generation;
     const isCurrent = () => generation === this.generation;
     this.report({ state: 'starting' });
+    // A client still closing holds the profile: let it finish rather than kill it.
+    await Promise.all(this.ending);
+    if (!isCurrent()) return;
 
     let executablePath: string;
     try {
@@ -186,9 +203,10 @@ export class Session {
 
   /** After a failed start or a lost browser: end what is left, report, and retry with backoff. */
   private async recover(attempt: ClientAttempt, reason: string): Promise<void> {
-    this.generation++;
+    const generation = ++this.generation;
     if (this.attempt === attempt) this.attempt = undefined;
-    await stopClient(attempt, Date.now() + this.config.SHUTDOWN_TIMEOUT_MS, this.log);
+    await this.end(attempt, Date.now() + this.config.SHUTDOWN_TIMEOUT_MS);
+    if (generation !== this.generation) return; // stopped or restarted meanwhile
 
     this.failures++;
     const delayMs = backoffDelayMs(this.failures, RETRY_FIRST_MS, RETRY_MAX_MS);
@@ -200,5 +218,19 @@ export class Session {
       this.retryTimer = undefined;
       this.start();
     }, delayMs);
+  }
+
+  /** Ends one client and its Chromium, registered in `ending` until done; never rejects. */
+  private async end(attempt: ClientAttempt, deadlineAt: number): Promise<{ forced: boolean }> {
+    const ended = stopClient(attempt, deadlineAt, this.log).catch((error: unknown) => {
+      this.log.error({ err: describeError(error) }, 'could not stop the client');
+      return { forced: false };
+    });
+    this.ending.add(ended);
+    try {
+      return await ended;
+    } finally {
+      this.ending.delete(ended);
+    }
   }
 }

@@ -29,6 +29,7 @@ export async function stopClient(
 ): Promise<{ forced: boolean }> {
   const remaining = () => deadlineAt - Date.now();
   attempt.abort.abort();
+  log.debug({ browserPid: attempt.browserPid, deadlineMs: remaining() }, 'stopping client');
 
   // A launch in progress: whatsapp-web.js's destroy() does nothing until the browser is known.
   if (attempt.browserPid === undefined) {
