@@ -29,6 +29,7 @@ describe('loadConfig defaults', () => {
       SHUTDOWN_TIMEOUT_MS: 4000,
       REQUEST_TIMEOUT_MS: 30_000,
       LIVENESS_INTERVAL_MS: 5000,
+      PARENT_DEATH_SIGNAL: true,
       LOG_LEVEL: 'info',
     });
     expect(config.CHROME_PATH).toBeUndefined();
@@ -82,6 +83,13 @@ describe('loadConfig parsing', () => {
   it.each(['0', 'false', 'no', ''])('WA_SANDBOX=%j leaves the sandbox off', (value) => {
     expect(loadConfig({ WA_SANDBOX: value }, CWD).WA_SANDBOX).toBe(false);
   });
+
+  it.each(['0', 'false', 'no'])(
+    'PARENT_DEATH_SIGNAL=%s turns the parent-death signal off',
+    (value) => {
+      expect(loadConfig({ PARENT_DEATH_SIGNAL: value }, CWD).PARENT_DEATH_SIGNAL).toBe(false);
+    },
+  );
 
   it.each([
     ['500', 500],

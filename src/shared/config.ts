@@ -28,6 +28,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(500, 120_000).default(4000),
   REQUEST_TIMEOUT_MS: integer(100, 600_000).default(30_000),
   LIVENESS_INTERVAL_MS: integer(100, 600_000).default(5000),
+  PARENT_DEATH_SIGNAL: booleanFlag.default(true),
   WORKER_SCRIPT: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -6,8 +6,11 @@ import { findSetpriv } from '../shared/find-setpriv';
  * the supervisor can SIGKILL the worker's whole group). Where util-linux is there, the worker also
  * gets SIGTERM from the kernel if the supervisor dies, even by SIGKILL.
  */
-export function spawnWorker(script: string): { child: ChildProcess; parentDeathSignal: boolean } {
-  const setpriv = findSetpriv();
+export function spawnWorker(
+  script: string,
+  parentDeathSignal: boolean,
+): { child: ChildProcess; parentDeathSignal: boolean } {
+  const setpriv = findSetpriv(parentDeathSignal);
   const viaSetpriv = setpriv
     ? { execPath: setpriv, execArgv: ['--pdeathsig', 'TERM', process.execPath] }
     : {};

@@ -167,7 +167,7 @@ export class WorkerHandle {
 
   private spawn(): void {
     const startedAt = Date.now();
-    const { child, parentDeathSignal } = spawnWorker(this.script);
+    const { child, parentDeathSignal } = spawnWorker(this.script, this.config.PARENT_DEATH_SIGNAL);
     this.child = child;
     if (child.pid !== undefined) writeWorkerPid(this.pidFile, child.pid);
     this.log.info({ workerPid: child.pid, parentDeathSignal }, 'worker spawned');

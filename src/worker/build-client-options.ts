@@ -32,7 +32,7 @@ export function buildClientOptions(
   profileDir: string,
 ): ClientOptions {
   const isRoot = process.getuid?.() === 0;
-  const withPdeathsig = findSetpriv() !== undefined;
+  const withPdeathsig = findSetpriv(config.PARENT_DEATH_SIGNAL) !== undefined;
   const sandboxQrRotateMs = config.WA_SANDBOX_QR_ROTATE_MS;
   const webVersion: Partial<ClientOptions> = config.WA_SANDBOX
     ? {

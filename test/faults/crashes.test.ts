@@ -3,9 +3,11 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUpServices, post, startService, tempDataDir, type Service } from '../support/service';
 import { pairingOnDisk } from '../support/pairing';
-import { browserMainsOf, chromiumOf, isAlive, waitUntil } from '../support/processes';
+import { browserMainsOf, chromiumOf, isAlive, processTable, waitUntil } from '../support/processes';
 
 afterEach(cleanUpServices);
+
+const BUDGET_MS = 4000; // SHUTDOWN_TIMEOUT_MS's default
 
 interface SessionBody {
   state: string;
@@ -23,6 +25,38 @@ function qrCount(service: Service): number {
   return service.logs.filter((line) => line.msg === 'session state' && line.state === 'qr').length;
 }
 
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`no ${what}`);
+  return value;
+}
+
+/** Live processes of a process group, e.g. a dead worker's browser and all its helpers. */
+function groupMembers(pgid: number): number[] {
+  return processTable()
+    .filter((proc) => proc.pgid === pgid && proc.state !== 'Z')
+    .map((proc) => proc.pid);
+}
+
+function zombieChildrenOf(pid: number): number {
+  return processTable().filter((proc) => proc.state === 'Z' && proc.ppid === pid).length;
+}
+
+/**
+ * How every recovered case ends: an orderly SIGTERM, exit 0 within the budget, no Chromium process
+ * of the session left (crashpad handlers included), and the pairing still on disk.
+ */
+async function stopCleanly(service: Service): Promise<void> {
+  expect(zombieChildrenOf(service.pid)).toBe(0);
+  const sentAt = Date.now();
+  service.proc.kill('SIGTERM');
+  const exit = await service.exited;
+
+  expect(exit.code, service.output()).toBe(0);
+  expect(exit.at - sentAt).toBeLessThan(BUDGET_MS);
+  expect(chromiumOf(service.profileDir)).toEqual([]);
+  expect(pairingOnDisk(service.profileDir)).toBe(true);
+}
+
 async function pairedService(dataDir = tempDataDir(), env: Record<string, string> = {}) {
   const service = await startService({ dataDir, env });
   await service.waitForState('qr');
@@ -36,22 +70,33 @@ describe('fault: a process dies', () => {
   it('kill -9 of the worker: restarted, its browser gone, still paired', async () => {
     const service = await pairedService();
     const before = await session(service);
+    const deadBrowser = required(before.browserPid, 'browser pid');
     process.kill(service.workerPid(), 'SIGKILL');
+
+    const message = { to: '+15551234567', text: 'sent while no worker is up' };
+    const meanwhile = await post(service, '/sessions/default/messages', message);
+    expect(meanwhile.status).toBe(503);
+    expect(meanwhile.headers.get('retry-after')).toBe('1');
+    expect(((await meanwhile.json()) as { error: { code: string } }).error.code).toBe(
+      'worker_unavailable',
+    );
 
     await service.waitForLog('worker exited unexpectedly');
     await service.waitForLog('worker spawned', (line) => line.workerPid !== before.workerPid);
     await service.waitForState('ready');
 
     expect(qrCount(service)).toBe(1);
-    expect(isAlive(before.browserPid ?? 0)).toBe(false);
+    expect(groupMembers(deadBrowser)).toEqual([]);
     expect(browserMainsOf(service.profileDir)).toHaveLength(1);
     expect((await session(service)).restarts).toBe(1);
+    await stopCleanly(service);
   });
 
   it('kill -9 of the browser: the worker notices, starts a new one, still paired', async () => {
     const service = await pairedService();
     const before = await session(service);
-    process.kill(before.browserPid ?? 0, 'SIGKILL');
+    const deadBrowser = required(before.browserPid, 'browser pid');
+    process.kill(deadBrowser, 'SIGKILL');
 
     await service.waitForLog('session state', (line) => line.state === 'failed');
     await service.waitForLog('browser launched', (line) => line.browserPid !== before.browserPid);
@@ -62,9 +107,11 @@ describe('fault: a process dies', () => {
     expect(qrCount(service)).toBe(1);
     await waitUntil('one browser', () => browserMainsOf(service.profileDir).length === 1, 5000);
     expect(browserMainsOf(service.profileDir)[0]?.pid).toBe(after.browserPid);
+    await waitUntil('the dead browser group gone', () => groupMembers(deadBrowser).length === 0);
+    await stopCleanly(service);
   });
 
-  it('kill -9 of the supervisor: the worker ends its browser; the next start is paired', async () => {
+  it('kill -9 of the supervisor: the worker ends its browser; the next start paired', async () => {
     const dataDir = tempDataDir();
     const first = await pairedService(dataDir);
     const workerPid = first.workerPid();
@@ -76,9 +123,10 @@ describe('fault: a process dies', () => {
     const second = await startService({ dataDir });
     await second.waitForState('ready');
     expect(qrCount(second)).toBe(0);
+    await stopCleanly(second);
   });
 
-  it('a worker that crashes at boot is reported failed after a few tries, not looped hot', async () => {
+  it('a worker crashing at boot is reported failed after a few tries, not looped hot', async () => {
     const fixture = path.resolve(__dirname, '../fixtures/crash-at-boot-worker.js');
     const service = await startService({ env: { WORKER_SCRIPT: fixture } });
 
@@ -107,11 +155,12 @@ describe('fault: a process hangs', () => {
     expect(isAlive(workerPid)).toBe(false);
     expect(qrCount(service)).toBe(1);
     expect(browserMainsOf(service.profileDir)).toHaveLength(1);
+    await stopCleanly(service);
   });
 });
 
 describe('fault: a worker that does not answer', () => {
-  it('a command times out with 504 after REQUEST_TIMEOUT_MS, and the service stays up', async () => {
+  it('a command times out with 504 after REQUEST_TIMEOUT_MS; the service stays up', async () => {
     const service = await startService({
       env: { REQUEST_TIMEOUT_MS: '500', LIVENESS_INTERVAL_MS: '60000' },
     });
@@ -142,5 +191,65 @@ describe('fault: leftovers from an earlier run', () => {
 
     expect(second.logs.some((line) => line.msg === 'removed stale profile locks')).toBe(true);
     expect(qrCount(second)).toBe(0);
+    await stopCleanly(second);
+  });
+});
+
+describe('fault: the parent-death signal, and the reapers behind it', () => {
+  it('kill -9 of the worker, the supervisor frozen: the kernel alone ends Chromium', async () => {
+    const service = await pairedService();
+    const before = await session(service);
+    const browser = required(before.browserPid, 'browser pid');
+    process.kill(service.pid, 'SIGSTOP');
+    try {
+      process.kill(service.workerPid(), 'SIGKILL');
+      // Chromium outlives a SIGKILLed launcher unless setpriv's parent-death SIGTERM reaches it.
+      await waitUntil('the browser group gone', () => groupMembers(browser).length === 0, 5000);
+    } finally {
+      process.kill(service.pid, 'SIGCONT');
+    }
+
+    await service.waitForLog('worker spawned', (line) => line.workerPid !== before.workerPid);
+    await service.waitForState('ready');
+    expect(qrCount(service)).toBe(1);
+    await stopCleanly(service);
+  });
+
+  it('with PARENT_DEATH_SIGNAL=0, the supervisor ends a dead worker’s Chromium', async () => {
+    const service = await pairedService(undefined, { PARENT_DEATH_SIGNAL: '0' });
+    expect(service.logs.find((line) => line.msg === 'worker spawned')).toMatchObject({
+      parentDeathSignal: false,
+    });
+    const before = await session(service);
+    const browser = required(before.browserPid, 'browser pid');
+    process.kill(service.workerPid(), 'SIGKILL');
+
+    await service.waitForLog("ended the dead worker's chromium");
+    expect(groupMembers(browser)).toEqual([]);
+    await service.waitForState('ready');
+    expect(qrCount(service)).toBe(1);
+    await stopCleanly(service);
+  });
+
+  it('a worker frozen when its supervisor was killed is ended by the next supervisor', async () => {
+    const dataDir = tempDataDir();
+    const env = { PARENT_DEATH_SIGNAL: '0' };
+    const first = await pairedService(dataDir, env);
+    const oldWorker = first.workerPid();
+    const oldBrowser = required((await session(first)).browserPid, 'browser pid');
+    process.kill(oldWorker, 'SIGSTOP');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startService({ dataDir, env });
+    await second.waitForLog('previous worker did not stop; killing it');
+    await second.waitForState('ready');
+    expect(isAlive(oldWorker)).toBe(false);
+    expect(groupMembers(oldBrowser)).toEqual([]);
+    expect(
+      second.logs.some((l) => l.msg === 'ended chromium processes left by an earlier run'),
+    ).toBe(true);
+    expect(qrCount(second)).toBe(0);
+    await stopCleanly(second);
   });
 });
