@@ -210,7 +210,7 @@ describe('the HTTP API answers bad input with a 4xx JSON error and stays up', ()
       expect(message).toContain('65536');
     });
 
-    it('a body over the limit sent chunked (no content-length) gets 413 payload_too_large', async () => {
+    it('a body over the limit, chunked (no content-length), gets 413', async () => {
       const chunk = 'x'.repeat(16_384);
       const answer = await raw('POST', MESSAGES, { 'content-type': 'application/json' }, [
         '{"to": "+15551234567", "text": "',
@@ -396,7 +396,7 @@ describe('the HTTP API answers bad input with a 4xx JSON error and stays up', ()
     });
 
     // Last: it scans the QR, and the session stays ready for the rest of the service's life.
-    it('after a scan the session is ready: a message is sent, and the QR is a conflict', async () => {
+    it('after a scan the session is ready: a message is sent; the QR is a conflict', async () => {
       const scan = await post(service, '/sessions/default/sandbox/scan');
       expect(scan.status).toBe(202);
       await service.waitForState('ready', BOOT_DEADLINE_MS);

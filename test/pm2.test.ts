@@ -16,12 +16,12 @@ import {
 
 const RESTARTS = 10;
 
-// pm2 kill ends the daemon and its apps; whatever outlives it is SIGKILLed by pid and fails the test.
+// pm2 kill ends the daemon and its apps; what outlives it is SIGKILLed by pid and fails the test.
 afterEach(cleanUpPm2Envs);
 
 describe('the service under PM2 (ecosystem.config.js)', () => {
   it(
-    `restarts ${RESTARTS} times with one browser at a time, no port clash, nothing left after delete`,
+    `restarts ${RESTARTS} times, one browser at a time, no port clash, nothing left after delete`,
     { timeout: 180_000 },
     async () => {
       const target = await createPm2Env();

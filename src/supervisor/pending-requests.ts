@@ -1,4 +1,4 @@
-import { ServiceError } from '../shared/errors';
+import { ServiceError, isErrorCode } from '../shared/errors';
 import type { Reply } from '../shared/protocol';
 
 interface Pending {
@@ -53,7 +53,10 @@ export class PendingRequests {
   resolveReply(reply: Reply): boolean {
     return this.settle(reply.id, (entry) => {
       if (reply.ok) entry.resolve(reply.result);
-      else entry.reject(new ServiceError(reply.error.code as never, reply.error.message));
+      else {
+        const { code, message } = reply.error;
+        entry.reject(new ServiceError(isErrorCode(code) ? code : 'internal', message));
+      }
     });
   }
 

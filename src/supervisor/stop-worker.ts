@@ -19,6 +19,8 @@ export async function stopWorker(options: {
   const { child, life, deadlineAt, log } = options;
   const remaining = () => deadlineAt - Date.now();
   const exited = life.exit();
+  let stepStartedAt = Date.now();
+  const stepMs = () => Date.now() - stepStartedAt;
 
   if (child.connected) {
     const deadlineMs = Math.max(100, Math.floor(remaining() * WORKER_SHARE));
@@ -26,11 +28,12 @@ export async function stopWorker(options: {
     child.send({ type: 'stop', deadlineMs, exit: true });
     log.info({ deadlineMs }, 'worker stop sent');
     const forced = await stopped;
-    if (forced !== undefined) log.info({ forced }, 'worker stopped');
+    if (forced !== undefined) log.info({ forced, durationMs: stepMs() }, 'worker stopped');
+    stepStartedAt = Date.now();
   }
 
   if (await life.within(exited, remaining())) {
-    log.info({ code: child.exitCode }, 'worker exited');
+    log.info({ code: child.exitCode, durationMs: stepMs() }, 'worker exited');
     return { forced: false };
   }
 

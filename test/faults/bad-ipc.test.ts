@@ -9,7 +9,7 @@ afterEach(cleanUpServices);
 const WORKER = path.join(ROOT, 'dist/worker/main.js');
 
 describe('bad IPC frames are logged and dropped, never thrown', () => {
-  it('the supervisor survives garbage, unknown types, stray replies and a flood from its worker', async () => {
+  it('the supervisor survives garbage, unknown types, stray replies and a flood', async () => {
     const noisy = path.resolve(__dirname, '../fixtures/noisy-worker.js');
     const service = await startService({ env: { WORKER_SCRIPT: noisy } });
     await service.waitForState('qr');
@@ -31,7 +31,7 @@ describe('bad IPC frames are logged and dropped, never thrown', () => {
     expect(service.logs.filter((line) => line.msg === 'worker spawned')).toHaveLength(1);
   });
 
-  it('the worker drops garbage from its supervisor and still answers a ping and a stop', async () => {
+  it('the worker drops garbage from its supervisor, still answers a ping and a stop', async () => {
     const dataDir = tempDataDir();
     const worker = fork(WORKER, [], {
       env: { ...process.env, WA_SANDBOX: '1', DATA_DIR: dataDir, LOG_LEVEL: 'debug' },

@@ -18,7 +18,7 @@ async function holdPort(port: number): Promise<net.Server> {
 }
 
 describe('a port held by another process at start', () => {
-  it('says which port and what to check, retries for a while, then exits 1 with nothing started', async () => {
+  it('names the port and what to check, retries, then exits 1 with nothing started', async () => {
     const port = await freePort();
     await holdPort(port);
     const startedAt = Date.now();
