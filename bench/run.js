@@ -3,7 +3,8 @@
 //   npm run bench [-- --quick] [-- --only=shutdown,restart] [-- --out=FILE]
 // Sections: shutdown, restart, cold-start, request-path, ipc, memory, scaling. Everything it starts
 // (supervisors, workers, Chromium, a private PM2 under /tmp, load generators) it ends, also on
-// Ctrl-C; load goes to 127.0.0.1 only, bounded in count and time. Build first (`npm run build`).
+// Ctrl-C; load goes to 127.0.0.1 only, bounded in count and time. `npm run bench` sets up and
+// builds first.
 'use strict';
 
 const fs = require('node:fs');
@@ -72,7 +73,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  if (!fs.existsSync(SUPERVISOR)) throw new Error('dist/ is missing: run `npm run build` first');
+  if (!fs.existsSync(SUPERVISOR))
+    throw new Error('dist/ is missing: use `npm run bench`, or run `npm run build` first');
 
   const startedAt = performance.now();
   const loadStart = loadAverage();

@@ -9,7 +9,7 @@
 // Exits 1 when a log says EADDRINUSE, Chromium is left after `pm2 delete`, a process outlives
 // `pm2 kill`, or a cycle did not recover. --json prints the report as one JSON line, last on
 // stdout; progress goes to stderr. --keep keeps PM2_HOME and DATA_DIR (kept anyway on failure).
-// Build first (`npm run build`).
+// `npm run soak` sets up and builds first.
 'use strict';
 
 const { execFile } = require('node:child_process');
@@ -553,7 +553,7 @@ function removeDirs(run) {
 
 async function main() {
   if (!fs.existsSync(supervisorScript)) {
-    say('dist/ is missing: run `npm run build` first');
+    say('dist/ is missing: use `npm run soak`, or run `npm run build` first');
     process.exit(2);
   }
   const startedAt = performance.now();

@@ -41,7 +41,10 @@ function mixedRequests(port, amount) {
   });
 }
 
-/** SIGKILL of the worker, then the wait for a new one in qr/ready; respawns by POST /start after `failed`. */
+/**
+ * SIGKILL of the worker, then the wait for a new one in qr/ready; respawns by POST /start after
+ * `failed`.
+ */
 async function restartWorker(service, usedStart) {
   const { json: before } = await request(service.port, 'GET', '/sessions/default');
   process.kill(before.workerPid, 'SIGKILL');
