@@ -23,9 +23,8 @@ export function createApp(context: AppContext): express.Express {
     .route('/health')
     .get((_req, res) => {
       const shuttingDown = context.connections.isDraining;
-      const sessions = Object.fromEntries(
-        [...context.sessions].map(([name, handle]) => [name, handle.state.state]),
-      );
+      const sessions: Record<string, string> = {};
+      for (const [name, handle] of context.sessions) sessions[name] = handle.state.state;
       res.status(shuttingDown ? 503 : 200).json({
         status: shuttingDown ? 'shutting-down' : 'ok',
         uptimeMs: Date.now() - context.startedAt,
