@@ -139,10 +139,7 @@ export async function post(service: Service, route: string, body?: unknown): Pro
   });
 }
 
-/**
- * Ends whatever a test left running (supervisor, worker group, Chromium on its profile), by pid.
- * Returns how many Chromium processes had to be killed: a test that cleaned up expects 0.
- */
+/** Ends whatever a test left running (supervisor, worker group, Chromium on its profile), by pid. */
 export async function cleanUpServices(): Promise<void> {
   for (const service of started.splice(0)) {
     if (service.proc.exitCode === null && service.proc.signalCode === null) {
@@ -156,16 +153,29 @@ export async function cleanUpServices(): Promise<void> {
         // already gone
       }
     }
-    // Chromium's helpers (storage, network) do not name the profile but share the browser's group.
-    const groups = new Set(chromiumOf(service.profileDir).map((proc) => proc.pgid));
-    killGroups(chromiumOf(service.profileDir));
-    await waitUntil(
-      'chromium gone',
-      () =>
-        chromiumOf(service.profileDir).length === 0 &&
-        !processTable().some((proc) => groups.has(proc.pgid) && proc.state !== 'Z'),
-      10_000,
-    );
-    fs.rmSync(service.dataDir, { recursive: true, force: true, maxRetries: 10 });
+    // A Chromium that a dying worker was still launching can appear after the first sweep and
+    // write to the profile while it is removed: sweep again until the removal goes through.
+    for (let sweep = 1; ; sweep++) {
+      await killChromiumOf(service.profileDir);
+      try {
+        fs.rmSync(service.dataDir, { recursive: true, force: true, maxRetries: 3 });
+        break;
+      } catch (error) {
+        if (sweep === 5) throw error;
+      }
+    }
   }
+}
+
+async function killChromiumOf(profileDir: string): Promise<void> {
+  // Chromium's helpers (storage, network) do not name the profile but share the browser's group.
+  const groups = new Set(chromiumOf(profileDir).map((proc) => proc.pgid));
+  killGroups(chromiumOf(profileDir));
+  await waitUntil(
+    'chromium gone',
+    () =>
+      chromiumOf(profileDir).length === 0 &&
+      !processTable().some((proc) => groups.has(proc.pgid) && proc.state !== 'Z'),
+    10_000,
+  );
 }
