@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   Recipient,
+  RequestResults,
+  WorkerRequest,
   parseSupervisorFrame,
   parseWorkerFrame,
   sessionStates,
@@ -309,5 +311,31 @@ describe('send-text recipients and text', () => {
     expect(expectRejected(parseSupervisorFrame(frame), 'sandbox-incoming')).toContain(
       'message.from',
     );
+  });
+});
+
+describe('the result each request is answered with', () => {
+  it('has a schema for every request type', () => {
+    expect(Object.keys(RequestResults).sort()).toEqual(
+      WorkerRequest.options.map((option) => option.shape.type.value).sort(),
+    );
+  });
+
+  it.each([
+    ['send-text', { id: 'true_15551234567@c.us_3EB0', timestamp: 1796322996 }],
+    ['restart', { state: 'starting' }],
+    ['ping', { uptimeMs: 12, state: 'ready' }],
+    ['sandbox-incoming', { delivered: true }],
+  ] as const)('accepts a %s result of the right shape', (type, result) => {
+    expect(RequestResults[type].safeParse(result).success).toBe(true);
+  });
+
+  it.each([
+    ['send-text', { id: 42 }],
+    ['restart', { state: 'sleeping' }],
+    ['ping', null],
+    ['sandbox-incoming', {}],
+  ] as const)('rejects a %s result of another shape', (type, result) => {
+    expect(RequestResults[type].safeParse(result).success).toBe(false);
   });
 });

@@ -58,6 +58,20 @@ export const WorkerRequest = z.discriminatedUnion('type', [
 export type WorkerRequest = z.infer<typeof WorkerRequest>;
 export type WorkerRequestType = WorkerRequest['type'];
 
+const StateResult = z.object({ state: SessionState });
+
+/** What the worker's `reply` carries as `result` for each request, checked by the supervisor. */
+export const RequestResults = {
+  start: StateResult,
+  restart: StateResult,
+  logout: StateResult,
+  ping: z.object({ uptimeMs: z.number(), state: SessionState }),
+  'send-text': SentMessage,
+  'sandbox-scan': StateResult,
+  'sandbox-incoming': z.object({ delivered: z.literal(true) }),
+} satisfies Record<WorkerRequestType, z.ZodType>;
+export type RequestResult<T extends WorkerRequestType> = z.infer<(typeof RequestResults)[T]>;
+
 /** Ends the client within `deadlineMs`; answered by a `stopped` message, then exit if asked. */
 export const StopCommand = z.strictObject({
   type: z.literal('stop'),

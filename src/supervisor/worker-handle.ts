@@ -5,8 +5,10 @@ import type { Logger } from '../shared/logger';
 import { ServiceError, describeError } from '../shared/errors';
 import { signalGroup } from '../shared/kill-process-group';
 import {
+  RequestResults,
   parseWorkerFrame,
   type IncomingMessage,
+  type RequestResult,
   type StateReport,
   type WorkerRequest,
   type WorkerToSupervisor,
@@ -90,7 +92,7 @@ export class WorkerHandle {
     type: T,
     body?: RequestBody<T>,
     timeoutMs?: number,
-  ): Promise<unknown> {
+  ): Promise<RequestResult<T>> {
     const child = this.child;
     if (this.shuttingDown) {
       throw new ServiceError('shutting_down', 'the service is shutting down', { retryAfterS: 5 });
@@ -109,7 +111,16 @@ export class WorkerHandle {
       child.send({ ...body, type, id });
       this.log.debug({ type, id }, 'request sent to the worker');
     };
-    return this.pending.open(type, send, timeoutMs);
+    const result = await this.pending.open(type, send, timeoutMs);
+    const parsed = RequestResults[type].safeParse(result);
+    if (!parsed.success) {
+      this.log.error({ type, problem: parsed.error.message }, 'the worker answered off protocol');
+      throw new ServiceError(
+        'internal',
+        `the worker's answer to '${type}' is not what it should be`,
+      );
+    }
+    return parsed.data as RequestResult<T>;
   }
 
   /** Starts the client, and in every worker spawned after; respawns a worker given up on. */

@@ -1,7 +1,7 @@
 import express, { type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { ServiceError } from '../../shared/errors';
-import { SandboxIncoming, SendText, SentMessage } from '../../shared/protocol';
+import { SandboxIncoming, SendText } from '../../shared/protocol';
 import { methodNotAllowed, validationError } from '../http-errors';
 import { renderQrPng } from '../print-qr';
 import type { WorkerHandle } from '../worker-handle';
@@ -111,8 +111,7 @@ export function addSessionRoutes(
       const handle = handleOf(req);
       requireJson(req);
       const message = parse(SendText, req.body, 'message {to, text}');
-      const result = await handle.request('send-text', { message });
-      res.status(201).json(SentMessage.parse(result));
+      res.status(201).json(await handle.request('send-text', { message }));
     })
     .get((req, res) => {
       res.json({ incoming: handleOf(req).inbox });
