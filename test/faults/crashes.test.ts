@@ -255,3 +255,23 @@ describe('fault: the parent-death signal, and the reapers behind it', () => {
     await stopCleanly(second);
   });
 });
+
+describe('fault: initialize() fails', () => {
+  it('no network: reported failed with the reason, Chromium ended, retried with backoff', async () => {
+    // Chromium on Linux takes its proxy from the environment: a closed port fails every request,
+    // as no network would, without depending on this machine's network.
+    const env = { WA_SANDBOX: '0', https_proxy: 'http://127.0.0.1:9' };
+    const service = await startService({ env });
+    const retries = () => service.logs.filter((line) => line.msg === 'session failed; retrying');
+    await waitUntil('two failed attempts', () => retries().length >= 2, 20_000);
+
+    // The worker logs a retry once the attempt's Chromium is gone; the next one starts 2 s later.
+    expect(chromiumOf(service.profileDir)).toEqual([]);
+    expect(retries().map((line) => line.delayMs)).toEqual([1000, 2000]);
+    expect(retries()[0]?.reason).toMatch(/^initialize failed: net::ERR_PROXY_CONNECTION_FAILED/);
+    const view = await session(service);
+    expect(view.state).toBe('failed');
+    expect(view.reason).toMatch(/ERR_PROXY_CONNECTION_FAILED.*; retry 2 in 2000 ms$/);
+    await stopCleanly(service, { paired: false });
+  });
+});
