@@ -73,6 +73,10 @@ export async function startService(
     },
   });
 
+  // Tests signal this pid: never let it be 0, which would mean this very process group.
+  const supervisorPid = proc.pid;
+  if (supervisorPid === undefined) throw new Error('the supervisor did not spawn');
+
   const logs: LogLine[] = [];
   let text = '';
   let partial = '';
@@ -120,7 +124,7 @@ export async function startService(
         50,
       );
     },
-    pid: proc.pid ?? 0,
+    pid: supervisorPid,
     workerPid: () => {
       const line = logs.find((entry) => entry.msg === 'worker spawned');
       if (typeof line?.workerPid !== 'number') throw new Error('no worker spawned yet');
