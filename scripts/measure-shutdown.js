@@ -10,12 +10,12 @@
 const { execFile, execFileSync, spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { chromiumOf, killAll, processesWithEnv } = require('./lib/processes');
+const { freePort, until } = require('./lib/wait');
 
 const root = path.resolve(__dirname, '..');
 const supervisorScript = path.join(root, 'dist', 'supervisor', 'main.js');
@@ -33,17 +33,6 @@ const problems = [];
 const cleanups = [];
 
 // --- small helpers ---------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function request(port, method, route) {
   return new Promise((resolve) => {
@@ -67,17 +56,6 @@ function request(port, method, route) {
     req.once('error', () => resolve({ status: 0, json: undefined }));
     req.end();
   });
-}
-
-async function until(what, probe, timeoutMs, everyMs = 25) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 async function waitForState(port, states, timeoutMs = 30_000) {

@@ -15,7 +15,6 @@
 const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -28,6 +27,7 @@ const {
   processesWithEnv,
   readProc,
 } = require('./lib/processes');
+const { freePort, until } = require('./lib/wait');
 
 const root = path.resolve(__dirname, '..');
 const supervisorScript = path.join(root, 'dist', 'supervisor', 'main.js');
@@ -127,17 +127,6 @@ async function pm2App(env) {
   return list.find((app) => app.name === APP);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const REFUSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 
 /** One request to 127.0.0.1; resolves {status, json} or {error: 'refused' | 'timeout' | code}. */
@@ -169,17 +158,6 @@ function request(port, method, route, body) {
     });
     req.end(payload);
   });
-}
-
-async function until(what, probe, timeoutMs, everyMs = 25) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (performance.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
 }
 
 const isUp = (view) => view && (view.state === 'qr' || view.state === 'ready');

@@ -4,7 +4,7 @@
 const { Buffer } = require('node:buffer');
 const http = require('node:http');
 const { performance } = require('node:perf_hooks');
-const { setTimeout: sleep } = require('node:timers/promises');
+const { until } = require('../../scripts/lib/wait');
 
 /** One request; never rejects: status 0 and `error` when nothing answered. */
 function request(port, method, route, { body, agent = false, timeoutMs = 5000 } = {}) {
@@ -43,19 +43,6 @@ function request(port, method, route, { body, agent = false, timeoutMs = 5000 } 
     );
     req.end(payload);
   });
-}
-
-/** Resolves with the first truthy value of `probe`, polled every `everyMs`; throws past timeout. */
-async function until(what, probe, timeoutMs, everyMs = 25) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await sleep(everyMs);
-  }
 }
 
 async function sessionView(port) {

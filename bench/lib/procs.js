@@ -1,52 +1,11 @@
 // What the benchmark needs to know about processes, read from /proc (Linux): who carries the run's
-// marker, which Chromium runs on a profile, how much memory a process holds. Standard library only.
+// marker, which Chromium runs on a profile (the scripts' helpers), how much memory a process holds.
 'use strict';
 
 const fs = require('node:fs');
+const scripts = require('../../scripts/lib/processes');
 
-/** One process, or undefined when it exited while we looked. */
-function readProc(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name sits in parentheses and may itself contain spaces or parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), args };
-  } catch {
-    return undefined;
-  }
-}
-
-function environ(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
-
-/** Every live (non-zombie) process but this one. */
-function liveProcesses() {
-  return fs
-    .readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
-    .map((entry) => readProc(Number(entry)))
-    .filter((proc) => proc && proc.state !== 'Z');
-}
-
-function isAlive(pid) {
-  const proc = readProc(pid);
-  return proc !== undefined && proc.state !== 'Z';
-}
-
-/** Chromium of a profile: its exact --user-data-dir, or (crashpad) the worker's profile marker. */
-function chromiumOf(profileDir) {
-  const argument = `--user-data-dir=${profileDir}`;
-  const marker = `SESSION_MANAGER_PROFILE=${profileDir}`;
-  return liveProcesses().filter(
-    (proc) => proc.args.includes(argument) || environ(proc.pid).includes(marker),
-  );
-}
+const { chromiumOf, environ, isAlive, liveProcesses, readProc } = scripts;
 
 /** Chromium's process tree: every process on the profile plus every member of the browser's group. */
 function chromiumTree(profileDir, browserPid) {
@@ -59,7 +18,7 @@ function chromiumTree(profileDir, browserPid) {
 
 /** Every process that carries this exact environment entry. */
 function processesWithEnv(entry) {
-  return liveProcesses().filter((proc) => environ(proc.pid).includes(entry));
+  return scripts.processesWithEnv([entry]);
 }
 
 function statusField(pid, field) {

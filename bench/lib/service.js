@@ -4,7 +4,6 @@
 
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -12,6 +11,7 @@ const { setTimeout: sleep } = require('node:timers/promises');
 const { onCleanup } = require('./cleanup');
 const { request, until, waitForState } = require('./http');
 const { chromiumOf, killGroup, killGroups } = require('./procs');
+const { freePort } = require('../../scripts/lib/wait');
 
 const ROOT = path.resolve(__dirname, '../..');
 const SUPERVISOR = path.join(ROOT, 'dist', 'supervisor', 'main.js');
@@ -19,17 +19,6 @@ const WORKER = path.join(ROOT, 'dist', 'worker', 'main.js');
 const SHUTDOWN_TIMEOUT_MS = 4000;
 /** Chromium writes localStorage (the sandbox pairing) back to the profile about 5 s late. */
 const PAIRING_WRITE_BACK_MS = 6000;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tempDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
