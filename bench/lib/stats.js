@@ -43,4 +43,11 @@ function fmt(value, digits = 0) {
   });
 }
 
-module.exports = { fmt, median, quantile, summarize };
+/** The columns of a summary table, and one row of it: n, median, p95, min and max of `values`. */
+const SUMMARY_COLUMNS = ['measurement (ms)', 'n', 'median', 'p95', 'min', 'max'];
+function summaryRow(name, values, digits = 0) {
+  const s = summarize(values);
+  return [name, s.n, ...[s.median, s.p95, s.min, s.max].map((value) => fmt(value, digits))];
+}
+
+module.exports = { SUMMARY_COLUMNS, fmt, median, quantile, summarize, summaryRow };

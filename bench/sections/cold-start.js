@@ -9,7 +9,7 @@ const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { request } = require('../lib/http');
 const { ROOT, startService } = require('../lib/service');
-const { fmt, summarize } = require('../lib/stats');
+const { fmt, SUMMARY_COLUMNS, summaryRow } = require('../lib/stats');
 const { table } = require('../lib/table');
 
 /** What dist/supervisor/main.js and dist/worker/main.js load, heaviest first in each. */
@@ -83,18 +83,7 @@ async function run(ctx) {
   for (let i = 0; i < requireRuns; i++)
     bootFloor.push((await requireTime('node:os')).sinceProcessStartMs);
 
-  const columns = ['measurement (ms)', 'n', 'median', 'p95', 'min', 'max'];
-  const row = (name, values, digits = 0) => {
-    const s = summarize(values);
-    return [
-      name,
-      s.n,
-      fmt(s.median, digits),
-      fmt(s.p95, digits),
-      fmt(s.min, digits),
-      fmt(s.max, digits),
-    ];
-  };
+  const columns = SUMMARY_COLUMNS;
   const phaseNames = Object.keys(results[0]?.phases ?? {});
   return {
     tables: [
@@ -102,16 +91,16 @@ async function run(ctx) {
         'Cold start (sandbox, unpaired profile reused across runs)',
         columns,
         [
-          row(
+          summaryRow(
             'process start → /health 200 (supervisor)',
             results.map((r) => r.healthMs),
           ),
-          row(
+          summaryRow(
             'process start → session `qr` (worker + Chromium + page)',
             results.map((r) => r.qrMs),
           ),
           ...phaseNames.map((name) =>
-            row(
+            summaryRow(
               name,
               results.map((r) => r.phases[name]),
             ),
@@ -126,8 +115,12 @@ async function run(ctx) {
         'Module loading: `require()` of one module in a fresh node process',
         ['module (ms)', 'n', 'median', 'p95', 'min', 'max'],
         [
-          ...loads.map(({ name, who, times }) => row(`\`${name}\` — ${who}`, times, 1)),
-          row('node boot until user code runs (performance.now() at first line)', bootFloor, 1),
+          ...loads.map(({ name, who, times }) => summaryRow(`\`${name}\` — ${who}`, times, 1)),
+          summaryRow(
+            'node boot until user code runs (performance.now() at first line)',
+            bootFloor,
+            1,
+          ),
         ],
         ['Modules share dependencies, so the rows do not add up to a whole process.'],
       ),

@@ -9,7 +9,7 @@ const { startFixture } = require('../lib/fixture');
 const { request, waitForState } = require('../lib/http');
 const { APP, startPm2 } = require('../lib/pm2');
 const { freePort } = require('../lib/service');
-const { fmt, summarize } = require('../lib/stats');
+const { fmt, summarize, SUMMARY_COLUMNS, summaryRow } = require('../lib/stats');
 const { table } = require('../lib/table');
 
 const TARGET_MS = 1000;
@@ -112,11 +112,7 @@ async function run(ctx) {
     await pm.close();
   }
 
-  const columns = ['measurement (ms)', 'n', 'median', 'p95', 'min', 'max'];
-  const row = (name, values) => {
-    const s = summarize(values);
-    return [name, s.n, fmt(s.median), fmt(s.p95), fmt(s.min), fmt(s.max)];
-  };
+  const columns = SUMMARY_COLUMNS;
   const pick = (key) => results.map((r) => r[key]);
   const phaseNames = Object.keys(results[0]?.phases ?? {});
   const others = results.flatMap((r) =>
@@ -132,16 +128,16 @@ async function run(ctx) {
       'Restart under PM2: `pm2 restart session-manager` (paired, state ready before each restart)',
       columns,
       [
-        row('pm2 restart → /health 200 from the new process', pick('healthMs')),
-        row('pm2 restart CLI start → exit', pick('cliMs')),
-        row('pm2 restart → session ready again', pick('readyMs')),
-        row('port unbound: longest run of ECONNREFUSED (probe)', pick('unboundMs')),
-        row('`pm2 ping` (CLI overhead alone, daemon running)', pingMs),
-        row(
+        summaryRow('pm2 restart → /health 200 from the new process', pick('healthMs')),
+        summaryRow('pm2 restart CLI start → exit', pick('cliMs')),
+        summaryRow('pm2 restart → session ready again', pick('readyMs')),
+        summaryRow('port unbound: longest run of ECONNREFUSED (probe)', pick('unboundMs')),
+        summaryRow('`pm2 ping` (CLI overhead alone, daemon running)', pingMs),
+        summaryRow(
           'PM2 API restart from a connected client → /health 200',
           apiResults.map((r) => r.healthMs),
         ),
-        row(
+        summaryRow(
           '· port unbound meanwhile (probe)',
           apiResults.map((r) => r.unboundMs),
         ),
@@ -159,7 +155,7 @@ async function run(ctx) {
       'Where a restart goes (medians of per-restart phases; log timestamps, 1 ms)',
       columns,
       phaseNames.map((name) =>
-        row(
+        summaryRow(
           name,
           results.map((r) => r.phases[name]),
         ),

@@ -8,7 +8,7 @@ const { performance } = require('node:perf_hooks');
 const { setTimeout: sleep } = require('node:timers/promises');
 const { startFixture } = require('../lib/fixture');
 const { startReady } = require('../lib/service');
-const { fmt, summarize } = require('../lib/stats');
+const { fmt, summarize, SUMMARY_COLUMNS, summaryRow } = require('../lib/stats');
 const { table } = require('../lib/table');
 
 const TARGET_MS = 300;
@@ -80,18 +80,7 @@ async function run(ctx) {
   for (let i = 0; i < runs; i++) nodeFloor.push(await nodeStartToExit());
   const browser = await browserCloseFloor(ctx, runs);
 
-  const row = (name, values, digits = 0) => {
-    const s = summarize(values);
-    return [
-      name,
-      s.n,
-      fmt(s.median, digits),
-      fmt(s.p95, digits),
-      fmt(s.min, digits),
-      fmt(s.max, digits),
-    ];
-  };
-  const columns = ['measurement (ms)', 'n', 'median', 'p95', 'min', 'max'];
+  const columns = SUMMARY_COLUMNS;
   const total = summarize(samples);
   const phaseNames = Object.keys(phases[0] ?? {});
   const tables = [
@@ -99,9 +88,9 @@ async function run(ctx) {
       'Shutdown: SIGTERM → supervisor exit (paired, state ready, live Chromium)',
       columns,
       [
-        row('SIGTERM → exit (measured by the parent)', samples),
+        summaryRow('SIGTERM → exit (measured by the parent)', samples),
         ...phaseNames.map((name) =>
-          row(
+          summaryRow(
             name,
             phases.map((p) => p[name]),
           ),
@@ -116,16 +105,16 @@ async function run(ctx) {
       ],
     ),
     table('Shutdown floors, same run', columns, [
-      row('`node -e 0` start → exit', nodeFloor),
-      row(
+      summaryRow('`node -e 0` start → exit', nodeFloor),
+      summaryRow(
         'puppeteer `browser.close()` (same Chromium and options)',
         browser.map((b) => b.closeMs),
       ),
-      row(
+      summaryRow(
         '· until no process of the profile is left',
         browser.map((b) => b.allGoneMs),
       ),
-      row(
+      summaryRow(
         '· (launch + sandbox page loaded)',
         browser.map((b) => b.launchMs),
       ),
