@@ -7,7 +7,7 @@ import { renderQrPng } from '../print-qr';
 import type { WorkerHandle } from '../worker-handle';
 
 /** Request bodies are parsed on the routes that take one (POST), not for every request. */
-export const BODY_LIMIT = '64kb';
+const BODY_LIMIT = '64kb';
 const jsonBody = express.json({ limit: BODY_LIMIT, strict: true });
 
 const QrQuery = z.strictObject({ format: z.enum(['json', 'png']).optional() });
@@ -35,7 +35,7 @@ function requireJson(req: Request): void {
  * on the app itself: a sub-router would cost every request a second dispatch.
  */
 export function addSessionRoutes(
-  router: express.Express,
+  app: express.Express,
   sessions: ReadonlyMap<string, WorkerHandle>,
   sandbox: boolean,
 ): void {
@@ -60,14 +60,14 @@ export function addSessionRoutes(
     },
   ];
 
-  router
+  app
     .route('/sessions/:name')
     .get((req, res) => {
       res.json(handleOf(req).view());
     })
     .all(methodNotAllowed('GET'));
 
-  router
+  app
     .route('/sessions/:name/qr')
     .get(async (req, res) => {
       const handle = handleOf(req);
@@ -88,24 +88,24 @@ export function addSessionRoutes(
     })
     .all(methodNotAllowed('GET'));
 
-  router
+  app
     .route('/sessions/:name/start')
     .post(command((handle) => handle.startSession()))
     .all(methodNotAllowed('POST'));
-  router
+  app
     .route('/sessions/:name/stop')
     .post(command((handle) => handle.stopSession()))
     .all(methodNotAllowed('POST'));
-  router
+  app
     .route('/sessions/:name/restart')
     .post(command((handle) => handle.request('restart')))
     .all(methodNotAllowed('POST'));
-  router
+  app
     .route('/sessions/:name/logout')
     .post(command((handle) => handle.request('logout')))
     .all(methodNotAllowed('POST'));
 
-  router
+  app
     .route('/sessions/:name/messages')
     .post(jsonBody, async (req, res) => {
       const handle = handleOf(req);
@@ -119,11 +119,11 @@ export function addSessionRoutes(
     .all(methodNotAllowed('POST', 'GET'));
 
   if (sandbox) {
-    router
+    app
       .route('/sessions/:name/sandbox/scan')
       .post(command((handle) => handle.request('sandbox-scan')))
       .all(methodNotAllowed('POST'));
-    router
+    app
       .route('/sessions/:name/sandbox/incoming')
       .post(jsonBody, async (req, res) => {
         const handle = handleOf(req);
