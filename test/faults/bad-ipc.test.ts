@@ -1,4 +1,5 @@
 import { fork, type Serializable } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUpServices, ROOT, startService, tempDataDir } from '../support/service';
@@ -61,6 +62,7 @@ describe('bad IPC frames are logged and dropped, never thrown', () => {
       expect(await exited).toBe(0);
     } finally {
       worker.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
