@@ -37,6 +37,11 @@ function groupMembers(pgid: number): number[] {
     .map((proc) => proc.pid);
 }
 
+/** The temp dir that the profile's SingletonSocket link points into. */
+function socketDirOf(profileDir: string): string {
+  return path.dirname(fs.readlinkSync(path.join(profileDir, 'SingletonSocket')));
+}
+
 function zombieChildrenOf(pid: number): number {
   return processTable().filter((proc) => proc.state === 'Z' && proc.ppid === pid).length;
 }
@@ -96,6 +101,7 @@ describe('fault: a process dies', () => {
     const service = await pairedService();
     const before = await session(service);
     const deadBrowser = required(before.browserPid, 'browser pid');
+    const deadSocketDir = socketDirOf(service.profileDir);
     process.kill(deadBrowser, 'SIGKILL');
 
     await service.waitForLog('session state', (line) => line.state === 'failed');
@@ -108,6 +114,10 @@ describe('fault: a process dies', () => {
     await waitUntil('one browser', () => browserMainsOf(service.profileDir).length === 1, 5000);
     expect(browserMainsOf(service.profileDir)[0]?.pid).toBe(after.browserPid);
     await waitUntil('the dead browser group gone', () => groupMembers(deadBrowser).length === 0);
+    // A SIGKILLed Chromium cannot remove its socket dir; the next launch did.
+    expect(deadSocketDir).toMatch(/org\.chromium\.Chromium\./);
+    expect(fs.existsSync(deadSocketDir)).toBe(false);
+    expect(socketDirOf(service.profileDir)).not.toBe(deadSocketDir);
     await stopCleanly(service);
   });
 
