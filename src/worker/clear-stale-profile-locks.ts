@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const lockFiles = ['SingletonLock', 'SingletonSocket', 'SingletonCookie'];
-/** Where Chromium keeps a browser's singleton socket; the profile's SingletonSocket links into it. */
+/** Chromium's temp dir for a browser's singleton socket; the profile's SingletonSocket links in. */
 const SOCKET_DIR = /^org\.chromium\.Chromium\.[\w-]+$/;
 
 /** The temp dir a dead browser's SingletonSocket link points into, if it is one of Chromium's. */

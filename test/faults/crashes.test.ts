@@ -267,7 +267,7 @@ describe('fault: the parent-death signal, and the reapers behind it', () => {
 });
 
 describe('fault: initialize() fails', () => {
-  it('no network: reported failed with the reason, Chromium ended, retried with backoff', async () => {
+  it('no network: state failed with the reason, Chromium ended, retried with backoff', async () => {
     // Chromium on Linux takes its proxy from the environment: a closed port fails every request,
     // as no network would, without depending on this machine's network.
     const env = { WA_SANDBOX: '0', https_proxy: 'http://127.0.0.1:9' };

@@ -143,7 +143,7 @@ export async function post(service: Service, route: string, body?: unknown): Pro
   });
 }
 
-/** Ends whatever a test left running (supervisor, worker group, Chromium on its profile), by pid. */
+/** Ends what a test left running (supervisor, worker group, Chromium on its profile), by pid. */
 export async function cleanUpServices(): Promise<void> {
   for (const service of started.splice(0)) {
     if (service.proc.exitCode === null && service.proc.signalCode === null) {
