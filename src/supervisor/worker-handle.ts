@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/logger';
 import { ServiceError, describeError } from '../shared/errors';
-import { signalGroup } from '../shared/kill-process-group';
+import { signalGroup, waitForGroupExit } from '../shared/kill-process-group';
 import {
   RequestResults,
   parseWorkerFrame,
@@ -32,6 +32,8 @@ import { WorkerLifeEvents } from './worker-life-events';
 export const DEFAULT_WORKER_SCRIPT = path.join(__dirname, '../worker/main.js');
 /** A dead worker's Chromium got SIGTERM; it may take this long to flush its profile and exit. */
 const ORPHAN_BROWSER_GRACE_MS = 3000;
+/** How long the helpers of a browser that is gone get to finish exiting. */
+const GROUP_EXIT_MS = 1000;
 
 type RequestBody<T extends WorkerRequest['type']> = Omit<
   Extract<WorkerRequest, { type: T }>,
@@ -47,6 +49,8 @@ export class WorkerHandle {
   private acceptsCommands = false;
   private readonly crashPolicy = new CrashRestartPolicy();
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Ending the Chromium a dead worker left; a shutdown waits for it. */
+  private deadWorkerReap: Promise<void> | undefined;
   private stopLiveness: (() => void) | undefined;
   private wantRunning = true;
   private shuttingDown = false;
@@ -162,7 +166,7 @@ export class WorkerHandle {
     clearTimeout(this.restartTimer);
     this.stopLiveness?.();
     const child = this.child;
-    if (!child) return { forced: false };
+    if (!child) return this.finishDeadWorkerReap(deadlineAt);
 
     return stopWorker({
       child,
@@ -196,6 +200,27 @@ export class WorkerHandle {
       },
       log: this.log,
     });
+  }
+
+  /**
+   * The dead worker's Chromium may live on in its own process group: end it before the next one,
+   * and wait for the group's last helpers too (exiting, they no longer name the profile).
+   */
+  private async endDeadWorkersBrowser(browserPid: number | undefined): Promise<void> {
+    const reaped = await reapSessionBrowsers(this.profileDir, ORPHAN_BROWSER_GRACE_MS);
+    if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
+    if (browserPid !== undefined && !(await waitForGroupExit(browserPid, GROUP_EXIT_MS))) {
+      signalGroup(browserPid, 'SIGKILL');
+    }
+  }
+
+  /** Shutdown between workers: the dead one's Chromium goes by `deadlineAt`, or is SIGKILLed. */
+  private async finishDeadWorkerReap(deadlineAt: number): Promise<{ forced: boolean }> {
+    const reap = this.deadWorkerReap;
+    if (!reap || (await this.life.within(reap, deadlineAt - Date.now()))) return { forced: false };
+
+    const { killed } = await reapSessionBrowsers(this.profileDir, 0);
+    return { forced: killed > 0 };
   }
 
   /** SIGKILL of the worker's group; its Chromium gets SIGTERM (parent-death) and is reaped. */
@@ -276,9 +301,9 @@ export class WorkerHandle {
           },
     );
 
-    // The dead worker's Chromium may live on in its own process group: end it before the next one.
-    const reaped = await reapSessionBrowsers(this.profileDir, ORPHAN_BROWSER_GRACE_MS);
-    if (reaped.found > 0) this.log.warn(reaped, "ended the dead worker's chromium");
+    this.deadWorkerReap = this.endDeadWorkersBrowser(this.reported.browserPid);
+    await this.deadWorkerReap;
+    this.deadWorkerReap = undefined;
     this.reported.browserPid = undefined;
     if (!decision.restart) {
       this.log.error({ quickDeaths: decision.quickDeaths }, 'worker keeps dying; not restarting');

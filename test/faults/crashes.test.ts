@@ -97,6 +97,21 @@ describe('fault: a process dies', () => {
     await stopCleanly(service);
   });
 
+  it('SIGTERM just after kill -9 of the worker: exit waits for its Chromium to go', async () => {
+    const service = await pairedService();
+    const deadBrowser = required((await session(service)).browserPid, 'browser pid');
+    process.kill(service.workerPid(), 'SIGKILL');
+    await service.waitForLog('worker exited unexpectedly');
+
+    const sentAt = Date.now();
+    service.proc.kill('SIGTERM');
+    const exit = await service.exited;
+    expect(exit.code, service.output()).toBe(0);
+    expect(exit.at - sentAt).toBeLessThan(BUDGET_MS);
+    expect(groupMembers(deadBrowser)).toEqual([]);
+    expect(chromiumOf(service.profileDir)).toEqual([]);
+  });
+
   it('kill -9 of the browser: the worker notices, starts a new one, still paired', async () => {
     const service = await pairedService();
     const before = await session(service);
